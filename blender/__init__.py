@@ -1,0 +1,1 @@
+"""bpy glue shared by the operators: pixels, sources, node trees, the job runner."""

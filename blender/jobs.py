@@ -1,0 +1,121 @@
+"""The job runner: work off the main thread, results handed back to it.
+
+This module does not import bpy. A :class:`Job` runs one callable on a worker thread; the
+main thread calls :meth:`Job.poll` (from a modal timer in the UI, or in a loop when Blender
+runs in the background) and builds Blender data only after poll reports ``DONE``. Poll never
+blocks: it reads a few attributes under a lock, so the UI stays responsive however long the
+network takes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any, Callable, Optional
+
+from ..providers.base import CancelToken, Cancelled, ProviderError
+
+RUNNING = "RUNNING"
+DONE = "DONE"
+FAILED = "FAILED"
+CANCELLED = "CANCELLED"
+
+
+class Job:
+    """Run ``work(token)`` on a daemon thread; ``token`` is a :class:`CancelToken`.
+
+    ``work`` reports progress with ``token.progress(fraction, text)`` and checks
+    ``token.check()`` between steps. Its return value becomes :attr:`result`; a
+    :class:`ProviderError` becomes :attr:`error` (its message is the user's message); any
+    other exception is reported as an internal error with its type, never as a crash.
+    """
+
+    def __init__(self, work: Callable[[CancelToken], Any], label: str = ""):
+        self.label = label
+        self._work = work
+        self._lock = threading.Lock()
+        self._state = RUNNING
+        self._progress = 0.0
+        self._text = ""
+        self.result: Any = None
+        self.error: Optional[str] = None
+        self.token = CancelToken(on_progress=self._set_progress)
+        self._thread = threading.Thread(target=self._run, name=f"mapsmith-{label}", daemon=True)
+        self.started_at = 0.0
+
+    # -- worker side -------------------------------------------------------------------
+    def _set_progress(self, fraction: float, text: str) -> None:
+        with self._lock:
+            self._progress = fraction
+            if text:
+                self._text = text
+
+    def _finish(self, state: str, result: Any = None, error: Optional[str] = None) -> None:
+        with self._lock:
+            if self._state != RUNNING:  # cancelled meanwhile: drop the late result
+                return
+            self.result, self.error, self._state = result, error, state
+            if state == DONE:
+                self._progress = 1.0
+
+    def _run(self) -> None:
+        try:
+            result = self._work(self.token)
+        except Cancelled:
+            self._finish(CANCELLED, error="Cancelled")
+        except ProviderError as err:
+            self._finish(FAILED, error=str(err))
+        except MemoryError:
+            self._finish(FAILED, error="Out of memory: try a smaller image or resolution")
+        except Exception as err:  # a bug: keep Blender alive, say what happened
+            traceback.print_exc()
+            self._finish(FAILED, error=f"Internal error ({type(err).__name__}: {err})")
+        else:
+            if self.token.cancelled:
+                self._finish(CANCELLED, error="Cancelled")
+            else:
+                self._finish(DONE, result=result)
+
+    # -- main-thread side --------------------------------------------------------------
+    def start(self) -> "Job":
+        self.started_at = time.monotonic()
+        self._thread.start()
+        return self
+
+    def poll(self) -> str:
+        """Non-blocking: the job's state (RUNNING, DONE, FAILED or CANCELLED)."""
+        with self._lock:
+            return self._state
+
+    @property
+    def progress(self) -> float:
+        with self._lock:
+            return self._progress
+
+    @property
+    def text(self) -> str:
+        with self._lock:
+            return self._text
+
+    def cancel(self) -> None:
+        """Ask the work to stop. The state turns CANCELLED at once; a request already on
+        the wire is abandoned (its thread ends when the request returns or times out)."""
+        self.token.cancel()
+        with self._lock:
+            if self._state == RUNNING:
+                self._state = CANCELLED
+                self.error = "Cancelled"
+
+    def wait(self, interval: float = 0.01, timeout: Optional[float] = None) -> str:
+        """Poll until the job ends: the headless path (timers never fire in a bpy script)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (state := self.poll()) == RUNNING:
+            if deadline is not None and time.monotonic() > deadline:
+                self.cancel()
+                return self.poll()
+            time.sleep(interval)
+        return state
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        self._thread.join(timeout)

@@ -1,0 +1,83 @@
+"""Blender image <-> numpy, fast (``foreach_get``/``foreach_set``, never ``list(pixels)``).
+
+Arrays returned here are float32 (H, W, 4) with row 0 at the TOP (the image convention the
+providers use); Blender stores rows bottom-up, so every transfer flips once, as a view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import bpy
+
+from ..core import colour
+
+NON_COLOR = "Non-Color"
+
+
+def read(image: "bpy.types.Image") -> np.ndarray:
+    """The image's pixels as stored (float32 (H, W, 4), top row first).
+
+    Byte images give their 8-bit values / 255 in the image's own colour space; float images
+    give scene-linear values. Use :func:`read_display_uint8` for what a service should see.
+    """
+    width, height = image.size
+    if width == 0 or height == 0:
+        raise ValueError(f'Image "{image.name}" has no pixels (is the file missing?)')
+    buf = np.empty(width * height * 4, dtype=np.float32)
+    image.pixels.foreach_get(buf)
+    return buf.reshape(height, width, 4)[::-1]
+
+
+def is_linear(image: "bpy.types.Image") -> bool:
+    """True when the values from :func:`read` are scene-linear rather than display-encoded."""
+    if image.colorspace_settings.is_data:
+        return False
+    return bool(image.is_float) or image.colorspace_settings.name in ("Linear", "Linear Rec.709",
+                                                                    "Linear sRGB", "Linear CIE-XYZ D65")
+
+
+def read_display_uint8(image: "bpy.types.Image") -> np.ndarray:
+    """uint8 (H, W, 4) sRGB-encoded, what an image service expects to receive."""
+    px = read(image)
+    if is_linear(image):
+        px = px.copy()
+        px[..., :3] = colour.linear_to_srgb(px[..., :3])
+    return colour.to_uint8(px)
+
+
+def write(image: "bpy.types.Image", pixels: np.ndarray) -> None:
+    """Write float (H, W, 4) top-first pixels of the image's exact size, then update it."""
+    width, height = image.size
+    pixels = np.asarray(pixels, dtype=np.float32)
+    if pixels.shape != (height, width, 4):
+        raise ValueError(f"pixel array {pixels.shape} does not fit image {width}x{height}")
+    image.pixels.foreach_set(np.ascontiguousarray(pixels[::-1]).ravel())
+    image.update()
+
+
+def new_image(name: str, pixels: np.ndarray, *, non_color: bool = False,
+              float_buffer: bool = False, alpha: bool = True) -> "bpy.types.Image":
+    """A new generated image holding ``pixels`` (float (H, W, 4) top-first, or uint8).
+
+    The colour space is set BEFORE the pixels are written: changing it afterwards wipes or
+    converts them (measured on 4.2 and 5.0).
+    """
+    if pixels.dtype == np.uint8:
+        pixels = pixels.astype(np.float32) / 255.0
+    if pixels.ndim == 2:
+        pixels = np.dstack([pixels, pixels, pixels, np.ones_like(pixels)])
+    elif pixels.shape[2] == 3:
+        pixels = np.dstack([pixels, np.ones(pixels.shape[:2], np.float32)])
+    height, width = pixels.shape[:2]
+    image = bpy.data.images.new(name, width, height, alpha=alpha, float_buffer=float_buffer)
+    if non_color:
+        image.colorspace_settings.name = NON_COLOR
+    write(image, pixels)
+    return image
+
+
+def pack(image: "bpy.types.Image") -> None:
+    """Keep a generated image inside the .blend (as PNG, or OpenEXR for float)."""
+    image.file_format = "OPEN_EXR" if image.is_float else "PNG"
+    image.pack()

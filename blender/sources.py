@@ -1,0 +1,121 @@
+"""Which image an operator works on, and its pixels.
+
+Order (the scripting interface): the ``image`` property (a name in ``bpy.data.images``),
+else the Image Editor's image, else the active object's active Image Texture node, else
+the last render. Render Result has no readable pixels, so it is saved to a temporary file
+and read back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from typing import Optional
+
+import numpy as np
+
+import bpy
+
+from . import pixels
+
+
+class SourceError(Exception):
+    """No usable source image; the message tells the user what to do."""
+
+
+@dataclasses.dataclass
+class Source:
+    name: str                                # for naming results: "<name> relief", ...
+    image: Optional["bpy.types.Image"]       # None for the render result (read back from disk)
+    rgba: np.ndarray                         # uint8 (H, W, 4), top row first, display-referred
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgba.shape[1], self.rgba.shape[0]
+
+    @property
+    def stem(self) -> str:
+        """The name without a file extension ("astronaut.png" -> "astronaut")."""
+        stem, ext = os.path.splitext(self.name)
+        return stem if ext.lower() in {".png", ".jpg", ".jpeg", ".webp", ".exr", ".tif",
+                                       ".tiff", ".bmp", ".tga", ".hdr"} else self.name
+
+
+def active_texture_node(obj) -> Optional["bpy.types.ShaderNodeTexImage"]:
+    """The active Image Texture node of the object's active material, if any."""
+    if obj is None:
+        return None
+    mat = obj.active_material
+    if mat is None or not mat.use_nodes or mat.node_tree is None:
+        return None
+    node = mat.node_tree.nodes.active
+    if node is not None and node.type == "TEX_IMAGE" and node.image is not None:
+        return node
+    return None
+
+
+def find_image(context, name: str = "") -> Optional["bpy.types.Image"]:
+    """The Blender image the operator should use (None means: the last render)."""
+    if name:
+        image = bpy.data.images.get(name)
+        if image is None:
+            raise SourceError(f'No image named "{name}" in this file')
+        return image
+    space = getattr(context, "space_data", None)
+    if space is not None and space.type == "IMAGE_EDITOR" and space.image is not None:
+        return space.image
+    node = active_texture_node(getattr(context, "active_object", None))
+    if node is not None:
+        return node.image
+    return None
+
+
+def has_source(context, name: str = "") -> bool:
+    """For poll(): cheap, no pixel access."""
+    try:
+        image = find_image(context, name)
+    except SourceError:
+        return False
+    if image is not None:
+        return True
+    render = bpy.data.images.get("Render Result")
+    return render is not None and render.has_data
+
+
+def _read_render_result(image) -> np.ndarray:
+    from PIL import Image as PILImage
+
+    fd, path = tempfile.mkstemp(suffix=".png", prefix="mapsmith-render-")
+    os.close(fd)
+    scene = bpy.context.scene
+    settings = scene.render.image_settings
+    saved = (settings.file_format, settings.color_mode, settings.color_depth)
+    try:
+        settings.file_format, settings.color_mode, settings.color_depth = "PNG", "RGBA", "8"
+        image.save_render(filepath=path, scene=scene)
+        with PILImage.open(path) as im:
+            return np.asarray(im.convert("RGBA")).copy()
+    finally:
+        settings.file_format, settings.color_mode, settings.color_depth = saved
+        os.remove(path)
+
+
+def resolve(context, name: str = "") -> Source:
+    """Find the source image and read its pixels (main thread)."""
+    image = find_image(context, name)
+    if image is None:
+        render = bpy.data.images.get("Render Result")
+        if render is None or not render.has_data:
+            raise SourceError("No image: open one in the Image Editor, select an Image "
+                              "Texture node, or render first")
+        return Source("Render", None, _read_render_result(render))
+    if image.type == "RENDER_RESULT":
+        return Source("Render", None, _read_render_result(image))
+    if image.source not in {"FILE", "GENERATED"}:
+        raise SourceError(f'"{image.name}" is a {image.source.lower()} image; use a still image')
+    try:
+        rgba = pixels.read_display_uint8(image)
+    except ValueError as err:
+        raise SourceError(str(err)) from None
+    return Source(image.name, image, rgba)

@@ -1,0 +1,149 @@
+"""The provider interface every service client and the offline provider implement.
+
+bpy-free. Images cross this boundary as numpy arrays in the usual image orientation
+(row 0 is the TOP row), display-referred 8-bit:
+
+- ``rgb``:    uint8 (H, W, 3) or (H, W, 4); a provider ignores alpha unless it says otherwise.
+- depth:      float32 (H, W) in 0..1, 1 = nearest to the camera, 0 = background (ClipDrop's
+              convention: "0 outside the person").
+- normals:    uint8 (H, W, 3) encoded as ClipDrop encodes them: RGB = XYZ mapped from -1..1
+              to 0..255, X right, Y up (OpenGL), Z towards the viewer; background (128,128,255).
+- background: CUTOUT / CUTOUT_SHADOW -> uint8 (H, W, 4) RGBA; MASK -> uint8 (H, W), 255 = person.
+- cleanup:    image uint8 (H, W, 3) and mask uint8 (H, W), 0 = keep, >0 = clean up (grey =
+              strength where the service supports it) -> uint8 (H, W, 3) of the same size.
+
+Every result comes back at the size of its input. Every failure a user can meet is raised as
+:class:`ProviderError` with a message an artist understands; API keys never appear in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Callable, Optional
+
+import numpy as np
+
+CAPABILITIES = ("depth", "normals", "background", "cleanup")
+BACKGROUND_MODES = ("CUTOUT", "CUTOUT_SHADOW", "MASK")
+
+
+class ProviderError(Exception):
+    """A failure with a message fit to show an artist (``str(err)``)."""
+
+    def __init__(self, message: str, *, status: Optional[int] = None, retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+
+
+class Cancelled(ProviderError):
+    """The user cancelled (Esc) while the work was running."""
+
+    def __init__(self, message: str = "Cancelled"):
+        super().__init__(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Credits:
+    """What a service reports about credits (``None`` where it does not say)."""
+
+    remaining: Optional[int] = None
+    consumed: Optional[int] = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.remaining is not None:
+            parts.append(f"{self.remaining} credits left")
+        if self.consumed is not None:
+            parts.append(f"{self.consumed} used")
+        return ", ".join(parts)
+
+
+@dataclasses.dataclass
+class Result:
+    image: np.ndarray
+    credits: Optional[Credits] = None
+    note: str = ""  # e.g. "approximate depth (offline)"; shown to the user after the run
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What a provider needs from the preferences, captured on the main thread.
+
+    ``api_key`` is excluded from ``repr`` so it can never reach a log line by accident.
+    """
+
+    api_key: str = dataclasses.field(default="", repr=False)
+    base_url: str = ""  # empty = the documented official endpoint
+    timeout_s: float = 60.0
+    max_retries: int = 3
+
+
+class CancelToken:
+    """Handed to provider calls: check it between steps; raise :class:`Cancelled` when set."""
+
+    def __init__(self, on_progress: Optional[Callable[[float, str], None]] = None):
+        self._event = threading.Event()
+        self._on_progress = on_progress
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep that wakes up (and raises) as soon as the user cancels."""
+        if self._event.wait(seconds):
+            raise Cancelled()
+
+    def progress(self, fraction: float, text: str = "") -> None:
+        self.check()
+        if self._on_progress is not None:
+            self._on_progress(max(0.0, min(1.0, fraction)), text)
+
+
+NEVER_CANCELLED = CancelToken()
+
+
+class Provider:
+    """Base class. Subclasses set ``id``, ``label``, ``capabilities`` and implement those."""
+
+    id = ""
+    label = ""
+    capabilities: frozenset = frozenset()
+    remote = True  # False only for the offline provider: needs no network and no key
+
+    def __init__(self, settings: Settings = Settings()):
+        self.settings = settings
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"<{type(self).__name__} {self.settings.base_url or 'official endpoint'}>"
+
+    def _unsupported(self, capability: str):
+        raise ProviderError(f"{self.label} does not offer {capability}")
+
+    def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        self._unsupported("depth")
+
+    def normals(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        self._unsupported("surface normals")
+
+    def background(self, rgb: np.ndarray, mode: str = "CUTOUT", *,
+                   cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        self._unsupported("background removal")
+
+    def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
+                cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        self._unsupported("cleanup")
+
+    def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
+        """A one-line status for the "Test connection" button (credits where reported)."""
+        return f"{self.label}: ready"
