@@ -1,0 +1,585 @@
+"""Depth map -> relief mesh arrays, ready for ``foreach_set``. bpy-free (numpy + Pillow).
+
+Conventions
+-----------
+Input depth follows ``providers/base.py``: float (H, W) in 0..1, row 0 = top of the image,
+1 = nearest to the camera, 0 = background. Values at or below ``background_level`` are
+background.
+
+The vertex grid has ``resolution`` vertices along the image's long side and the short side
+in proportion (at least 2). Vertex (r, c) carries the area average of the depth of its grid
+cell (Pillow ``BOX`` resize; bilinear when the grid is finer than the image), and the grid's
+outer vertices sit on the image border, so the mesh is exactly ``width`` long on the long
+side with the image's true aspect ratio.
+
+Output mesh (a :class:`ReliefMesh`):
+
+- lies in the XY plane, centred on the origin in X and Y, image top towards +Y, front facing
+  +Z; the relief rises from z = 0 (background) to ``strength * width`` (depth 1);
+- the front is quads, one per grid cell. With ``background="CUT"`` a cell whose four corners
+  are all foreground stays a quad, a cell with exactly three gets one triangle across the
+  missing corner (a 45 degree chamfer instead of a staircase silhouette), others are dropped.
+  Triangles appear only there;
+- ``solid=True`` adds a flat back at z = -thickness (a mirror copy of the front's topology,
+  reversed) and a vertical rim wall along every boundary loop of the front - the outer
+  silhouette(s) and the holes - so the result is closed, edge- and vertex-manifold and
+  consistently wound with normals pointing outwards, ready to 3D print. Every island the cut
+  leaves is kept, each one closed on its own;
+- UVs map the photo onto the front: u = 0..1 left to right, v = 0 at the bottom row and 1 at
+  the top (Blender's convention). Back vertices reuse the UV of the front vertex they copy
+  (the photo seen through the model, mirrored from behind), and the rim therefore shows the
+  silhouette pixel stretched down the wall: no seams, no distortion on the front.
+
+Vertex layout: front vertices first (``n_front`` of them, row-major grid order, unused grid
+vertices removed, ``grid_index`` gives each one's flat index into the (rows, cols) grid),
+then, when solid, their back copies in the same order (vertex ``i + n_front`` is below
+vertex ``i``). Polygons: front (``n_front_polys``), then back (``n_back_polys``), then rim
+(``n_rim_polys``) - handy for ``material_index``.
+
+Building it in Blender 4.2+ with ``foreach_set`` only, in this order::
+
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(rm.num_vertices)
+    mesh.vertices.foreach_set("co", rm.co.ravel())
+    mesh.loops.add(rm.num_loops)
+    mesh.loops.foreach_set("vertex_index", rm.loop_vertex)
+    mesh.polygons.add(rm.num_polygons)
+    mesh.polygons.foreach_set("loop_start", rm.poly_start)
+    # loop_total is read-only since Blender 4.0: face sizes follow from consecutive
+    # loop_start values and the loop count, so loops must be added before polygons are
+    # used. (Blender < 4.0 also needed foreach_set("loop_total", rm.poly_size).)
+    uv = mesh.uv_layers.new(name="UVMap")
+    uv.data.foreach_set("uv", rm.loop_uv.ravel())
+    mesh.update(calc_edges=True)   # edges are derived; do not add them by hand
+    mesh.validate()                # optional safety net; returns False for this data
+
+Updating the heights of an existing relief whose topology did not change (same depth
+mask, resolution and cut; only strength, smoothing or width changed)::
+
+    z = heights_only(depth, resolution, strength, smoothing, width=width).ravel()
+    co[:n_front, 2] = z[grid_index]
+
+Scale: distances are metres (Blender units at the default unit scale). The default width,
+0.2 m, is a portrait plaque that fits the bed of common desktop printers (>= 220 mm) and is
+a plausible real-world object in a scene. Slicers read STL/OBJ numbers as millimetres, so
+export with scale 1000 (or set the scene's unit scale to 0.001) when printing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Tuple
+
+import numpy as np
+from PIL import Image
+
+BACKGROUND_MODES = ("CUT", "BASE")
+
+DEFAULT_RESOLUTION = 512
+MAX_RESOLUTION = 8192
+DEFAULT_WIDTH = 0.2  # metres, long side: see the module docstring
+DEFAULT_STRENGTH = 0.1  # max relief height as a fraction of width: 20 mm on a 200 mm plaque
+DEFAULT_SMOOTHING = 1.0  # Gaussian sigma in grid cells: removes provider noise, keeps detail
+DEFAULT_THICKNESS = 0.004  # metres of back plate under the lowest point: stiff when printed
+
+# A grid cell counts as foreground when at least this fraction of its image area is.
+_COVERAGE_FOREGROUND = 0.5
+
+
+@dataclasses.dataclass
+class ReliefMesh:
+    """Mesh arrays in the layout Blender's ``foreach_set`` wants (see the module docstring)."""
+
+    co: np.ndarray  # float32 (V, 3)
+    loop_vertex: np.ndarray  # int32 (L,)
+    poly_start: np.ndarray  # int32 (P,) index of each polygon's first loop
+    poly_size: np.ndarray  # int32 (P,) 3 or 4
+    loop_uv: np.ndarray  # float32 (L, 2)
+    grid_shape: Tuple[int, int]  # (rows, cols) of the vertex grid
+    grid_index: np.ndarray  # int32 (n_front,) flat grid index of each front vertex
+    n_front: int = 0  # front vertices; back copies (if solid) follow
+    n_front_polys: int = 0
+    n_back_polys: int = 0
+    n_rim_polys: int = 0
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.co.shape[0])
+
+    @property
+    def num_loops(self) -> int:
+        return int(self.loop_vertex.shape[0])
+
+    @property
+    def num_polygons(self) -> int:
+        return int(self.poly_start.shape[0])
+
+    @property
+    def num_triangles(self) -> int:
+        return int(np.count_nonzero(self.poly_size == 3))
+
+    @property
+    def solid(self) -> bool:
+        return self.n_back_polys > 0
+
+    def polygon_loops(self):
+        """Yield (size, loop starts) for each polygon size present (3, then 4)."""
+        for size in (3, 4):
+            sel = self.poly_size == size
+            if np.any(sel):
+                yield size, self.poly_start[sel]
+
+
+# --------------------------------------------------------------------------------------------
+# Grid sampling and heights
+# --------------------------------------------------------------------------------------------
+
+
+def grid_shape(image_shape: Tuple[int, int], resolution: int) -> Tuple[int, int]:
+    """(rows, cols) of the vertex grid: ``resolution`` along the long side, aspect kept."""
+    h, w = int(image_shape[0]), int(image_shape[1])
+    res = _check_resolution(resolution)
+    if w >= h:
+        return max(2, int(round(res * h / w))), res
+    return res, max(2, int(round(res * w / h)))
+
+
+def _check_resolution(resolution) -> int:
+    res = int(resolution)
+    if res != resolution or not 2 <= res <= MAX_RESOLUTION:
+        raise ValueError(f"Resolution must be a whole number from 2 to {MAX_RESOLUTION}, "
+                         f"not {resolution!r}")
+    return res
+
+
+def _as_depth(depth) -> np.ndarray:
+    d = np.asarray(depth)
+    if d.ndim == 3 and d.shape[2] == 1:
+        d = d[:, :, 0]
+    if d.ndim != 2 or d.shape[0] < 2 or d.shape[1] < 2:
+        raise ValueError(f"A depth map must be a 2D image of at least 2x2 pixels, "
+                         f"got shape {d.shape}")
+    d = d.astype(np.float32, copy=False)
+    return np.clip(np.nan_to_num(d, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+
+
+def _resize(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Area-average float resample (bilinear on any axis that is upsampled)."""
+    h, w = a.shape
+    if (rows, cols) == (h, w):
+        return a.astype(np.float32, copy=True)
+    down = rows <= h and cols <= w
+    resample = Image.Resampling.BOX if down else Image.Resampling.BILINEAR
+    img = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))  # mode "F"
+    return np.asarray(img.resize((cols, rows), resample), dtype=np.float32)
+
+
+def _sample(depth: np.ndarray, rows: int, cols: int, background_level: float):
+    """Grid depth and foreground mask.
+
+    Each vertex gets the mean depth of the *foreground* part of its cell, so cells on the
+    silhouette are not pulled towards 0 by the background they overlap; a vertex is
+    foreground when at least half its cell is.
+    """
+    fg = (depth > background_level).astype(np.float32)
+    coverage = _resize(fg, rows, cols)
+    weighted = _resize(depth * fg, rows, cols)
+    mask = coverage >= _COVERAGE_FOREGROUND
+    grid = np.zeros((rows, cols), np.float32)
+    np.divide(weighted, coverage, out=grid, where=mask)
+    return np.clip(grid, 0.0, 1.0), mask
+
+
+def _gaussian_kernel(sigma: float) -> np.ndarray:
+    radius = max(1, int(math.ceil(3.0 * sigma)))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return (k / k.sum()).astype(np.float32)
+
+
+def gaussian_blur(a: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur (sigma in pixels, edges mirrored), float32 in and out."""
+    a = np.asarray(a, dtype=np.float32)
+    if sigma <= 0.05:  # below this the kernel is a delta to float32 precision
+        return a.copy()
+    k = _gaussian_kernel(sigma)
+    r = k.size // 2
+    out = a
+    for axis in (0, 1):
+        n = out.shape[axis]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r, r)
+        p = np.pad(out, pad, mode="symmetric")
+        acc = np.zeros_like(out)
+        for i, w in enumerate(k):  # loop over kernel taps, each a whole-array operation
+            sl = [slice(None), slice(None)]
+            sl[axis] = slice(i, i + n)
+            acc += w * p[tuple(sl)]
+        out = acc
+    return out
+
+
+def _smooth_inside(grid: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised (masked) Gaussian: smooths the foreground without mixing in background,
+    so the silhouette keeps its height instead of drooping towards 0."""
+    if sigma <= 0.05:
+        return np.where(mask, grid, 0.0).astype(np.float32)
+    m = mask.astype(np.float32)
+    num = gaussian_blur(grid * m, sigma)
+    den = gaussian_blur(m, sigma)
+    out = np.zeros_like(grid)
+    np.divide(num, den, out=out, where=mask & (den > 1e-12))
+    return out
+
+
+def _check_common(strength, smoothing, width):
+    if not (math.isfinite(width) and width > 0):
+        raise ValueError(f"Width must be greater than 0, not {width!r}")
+    if not (math.isfinite(strength) and strength >= 0):
+        raise ValueError(f"Strength must be 0 or more, not {strength!r}")
+    if not (math.isfinite(smoothing) and smoothing >= 0):
+        raise ValueError(f"Smoothing must be 0 or more, not {smoothing!r}")
+
+
+def _heights(depth, resolution, strength, smoothing, width, background_level):
+    depth = _as_depth(depth)
+    _check_common(strength, smoothing, width)
+    rows, cols = grid_shape(depth.shape, resolution)
+    grid, mask = _sample(depth, rows, cols, float(background_level))
+    smooth = _smooth_inside(grid, mask, float(smoothing))
+    z = (smooth * np.float32(strength * width)).astype(np.float32)
+    return z, mask
+
+
+def heights_only(depth, resolution: int = DEFAULT_RESOLUTION, strength: float = DEFAULT_STRENGTH,
+                 smoothing: float = DEFAULT_SMOOTHING, *, width: float = DEFAULT_WIDTH,
+                 background_level: float = 0.0) -> np.ndarray:
+    """The (rows, cols) float32 grid of front heights in metres, row 0 = top of the image.
+
+    Exactly the z values :func:`depth_to_relief` gives its front vertices (background
+    vertices are 0), so an existing relief can be updated in place through ``grid_index``.
+    """
+    return _heights(depth, resolution, strength, smoothing, width, background_level)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Topology
+# --------------------------------------------------------------------------------------------
+
+
+def _neighbours(fg: np.ndarray):
+    """The 8 neighbours of every vertex (False outside the grid), as (rows, cols) views."""
+    p = np.pad(fg, 1)
+    return dict(
+        NW=p[:-2, :-2], N=p[:-2, 1:-1], NE=p[:-2, 2:],
+        W=p[1:-1, :-2], E=p[1:-1, 2:],
+        SW=p[2:, :-2], S=p[2:, 1:-1], SE=p[2:, 2:],
+    )
+
+
+def _pinched(fg: np.ndarray) -> np.ndarray:
+    """Foreground vertices where the front's faces would meet in two separate fans (a
+    "bow-tie": surfaces touching at a single point), which is not manifold.
+
+    A cell has a face when at least 3 of its 4 corners are foreground. Around a vertex the
+    faces of two neighbouring cells share an edge exactly when both exist and the vertex
+    between them along the grid line is foreground.
+    """
+    n = _neighbours(fg)
+    i8 = lambda b: b.astype(np.int8)  # noqa: E731
+    q_ne = fg & (i8(n["N"]) + i8(n["NE"]) + i8(n["E"]) >= 2)
+    q_se = fg & (i8(n["E"]) + i8(n["SE"]) + i8(n["S"]) >= 2)
+    q_sw = fg & (i8(n["S"]) + i8(n["SW"]) + i8(n["W"]) >= 2)
+    q_nw = fg & (i8(n["W"]) + i8(n["NW"]) + i8(n["N"]) >= 2)
+    faces = i8(q_ne) + i8(q_se) + i8(q_sw) + i8(q_nw)
+    links = (i8(q_nw & q_ne & n["N"]) + i8(q_ne & q_se & n["E"])
+             + i8(q_se & q_sw & n["S"]) + i8(q_sw & q_nw & n["W"]))
+    fans = np.where(links == 4, 1, faces - links)
+    return fans >= 2
+
+
+def _clean_mask(fg: np.ndarray) -> np.ndarray:
+    """Drop pinch vertices until there are none (usually one pass; each pass only shrinks
+    the mask, so it terminates)."""
+    fg = fg.copy()
+    while True:
+        bad = _pinched(fg)
+        if not bad.any():
+            return fg
+        fg &= ~bad
+
+
+def _front_topology(fg: np.ndarray):
+    """Front faces and directed boundary edges in flat grid indices.
+
+    Returns (quads (Q,4), tris (T,3), boundary (B,2), used (rows, cols) bool). Faces wind
+    counter-clockwise seen from +Z: bottom-left, bottom-right, top-right, top-left.
+    """
+    rows, cols = fg.shape
+    tl, tr, bl, br = fg[:-1, :-1], fg[:-1, 1:], fg[1:, :-1], fg[1:, 1:]
+    count = tl.astype(np.int8) + tr + bl + br
+    quad = count == 4
+    tri = count == 3
+    present = quad | tri
+
+    def corners(cell_mask):
+        r, c = np.nonzero(cell_mask)
+        base = (r * cols + c).astype(np.int32)
+        # CCW from +Z (x right, y up = row up): BL, BR, TR, TL
+        return np.stack([base + cols, base + cols + 1, base + 1, base], axis=1)
+
+    quads = corners(quad)
+
+    r, c = np.nonzero(tri)
+    tri_all = corners(tri)
+    tri_fg = np.stack([bl[r, c], br[r, c], tr[r, c], tl[r, c]], axis=1)
+    tris = tri_all[tri_fg].reshape(-1, 3)
+
+    # Boundary edges, directed as the face that uses them traverses them.
+    edges = []
+    # horizontal edges (r, c)-(r, c+1): top side of cell (r, c), bottom side of cell (r-1, c)
+    below = np.zeros((rows, cols - 1), bool)
+    below[:-1] = present
+    above = np.zeros((rows, cols - 1), bool)
+    above[1:] = present
+    h = fg[:, :-1] & fg[:, 1:] & (below ^ above)
+    hr, hc = np.nonzero(h)
+    a = (hr * cols + hc).astype(np.int32)
+    b = a + 1
+    flip = below[hr, hc]  # the cell below walks it TR -> TL, i.e. right to left
+    edges.append(np.stack([np.where(flip, b, a), np.where(flip, a, b)], axis=1))
+    # vertical edges (r, c)-(r+1, c): left side of cell (r, c), right side of cell (r, c-1)
+    right = np.zeros((rows - 1, cols), bool)
+    right[:, :-1] = present
+    left = np.zeros((rows - 1, cols), bool)
+    left[:, 1:] = present
+    v = fg[:-1, :] & fg[1:, :] & (right ^ left)
+    vr, vc = np.nonzero(v)
+    a = (vr * cols + vc).astype(np.int32)
+    b = a + cols
+    down = right[vr, vc]  # the cell to the right walks it TL -> BL, i.e. downwards
+    edges.append(np.stack([np.where(down, a, b), np.where(down, b, a)], axis=1))
+    # the diagonal of every triangle: from the corner before the missing one to the one after
+    missing = np.argmin(tri_fg, axis=1)
+    k = np.arange(tri_all.shape[0])
+    edges.append(np.stack([tri_all[k, (missing - 1) % 4], tri_all[k, (missing + 1) % 4]], axis=1))
+    boundary = np.concatenate(edges).astype(np.int32)
+
+    pp = np.pad(present, 1)
+    used = fg & (pp[:-1, :-1] | pp[:-1, 1:] | pp[1:, :-1] | pp[1:, 1:])
+    return quads, tris, boundary, used
+
+
+# --------------------------------------------------------------------------------------------
+# The mesh
+# --------------------------------------------------------------------------------------------
+
+
+def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
+                    width: float = DEFAULT_WIDTH, strength: float = DEFAULT_STRENGTH,
+                    smoothing: float = DEFAULT_SMOOTHING, background: str = "CUT",
+                    solid: bool = False, thickness: float = DEFAULT_THICKNESS,
+                    background_level: float = 0.0) -> ReliefMesh:
+    """Build a relief mesh from a depth map (see the module docstring for the layout).
+
+    - ``resolution``: vertices along the image's long side (2..MAX_RESOLUTION).
+    - ``width``: size of the long side in metres.
+    - ``strength``: height of depth 1 as a fraction of ``width``.
+    - ``smoothing``: Gaussian sigma in grid cells, applied inside the foreground only.
+    - ``background``: ``"CUT"`` removes the background (a face needs at least 3 foreground
+      corners); ``"BASE"`` keeps the full rectangle with the background flat at z = 0.
+    - ``solid``: add a flat back at z = -``thickness`` and a rim wall, closing the mesh.
+    - ``background_level``: depth values at or below it are background.
+
+    Raises ``ValueError`` with a message fit for an artist on bad input, including a CUT
+    that leaves nothing (a depth map without foreground).
+    """
+    if background not in BACKGROUND_MODES:
+        raise ValueError(f"Background must be one of {', '.join(BACKGROUND_MODES)}, "
+                         f"not {background!r}")
+    if solid and not (math.isfinite(thickness) and thickness > 0):
+        raise ValueError(f"Thickness must be greater than 0 for a solid relief, "
+                         f"not {thickness!r}")
+    depth = _as_depth(depth)
+    z, mask = _heights(depth, resolution, strength, smoothing, width, background_level)
+    rows, cols = z.shape
+
+    if background == "CUT":
+        fg = _clean_mask(mask)
+    else:
+        fg = np.ones((rows, cols), bool)
+    quads, tris, boundary, used = _front_topology(fg)
+    if quads.shape[0] + tris.shape[0] == 0:
+        raise ValueError("The depth map has no foreground large enough to build a relief "
+                         "at this resolution (everything is background). Try "
+                         "Background: Base, or a higher resolution.")
+
+    # Compact the used grid vertices.
+    grid_index = np.flatnonzero(used).astype(np.int32)
+    n_front = int(grid_index.size)
+    remap = np.full(rows * cols, -1, np.int32)
+    remap[grid_index] = np.arange(n_front, dtype=np.int32)
+    quads = remap[quads]
+    tris = remap[tris]
+
+    # Positions and per-vertex UVs of the front.
+    if cols >= rows:
+        size_x, size_y = float(width), float(width) * depth.shape[0] / depth.shape[1]
+    else:
+        size_x, size_y = float(width) * depth.shape[1] / depth.shape[0], float(width)
+    gr, gc = np.divmod(grid_index, cols)
+    u = (gc / (cols - 1)).astype(np.float32)
+    v = (1.0 - gr / (rows - 1)).astype(np.float32)
+    front_co = np.empty((n_front, 3), np.float32)
+    front_co[:, 0] = (u - 0.5) * size_x
+    front_co[:, 1] = (v - 0.5) * size_y
+    front_co[:, 2] = z.ravel()[grid_index]
+    vertex_uv = np.stack([u, v], axis=1)
+
+    # Polygons: front quads, front triangles, then back (reversed) and rim.
+    loop_parts = [quads.ravel(), tris.ravel()]
+    size_parts = [np.full(quads.shape[0], 4, np.int32), np.full(tris.shape[0], 3, np.int32)]
+    n_front_polys = quads.shape[0] + tris.shape[0]
+    n_back = n_rim = 0
+    co = front_co
+    if solid:
+        back_co = front_co.copy()
+        back_co[:, 2] = -float(thickness)
+        co = np.concatenate([front_co, back_co])
+        vertex_uv = np.concatenate([vertex_uv, vertex_uv])
+        off = np.int32(n_front)
+        loop_parts += [(quads[:, ::-1] + off).ravel(), (tris[:, ::-1] + off).ravel()]
+        size_parts += size_parts[:2]
+        n_back = n_front_polys
+        # Rim: a boundary edge a -> b of the front becomes the quad b, a, a', b' (primes are
+        # back copies); it walks the shared edge b -> a, opposite to the front face, and
+        # its normal points out of the solid.
+        e = remap[boundary]
+        a, b = e[:, 0], e[:, 1]
+        rim = np.stack([b, a, a + off, b + off], axis=1)
+        loop_parts.append(rim.ravel())
+        size_parts.append(np.full(rim.shape[0], 4, np.int32))
+        n_rim = rim.shape[0]
+
+    loop_vertex = np.concatenate(loop_parts).astype(np.int32, copy=False)
+    poly_size = np.concatenate(size_parts)
+    poly_start = np.zeros_like(poly_size)
+    np.cumsum(poly_size[:-1], out=poly_start[1:])
+    return ReliefMesh(
+        co=np.ascontiguousarray(co, dtype=np.float32),
+        loop_vertex=loop_vertex,
+        poly_start=poly_start,
+        poly_size=poly_size,
+        loop_uv=np.ascontiguousarray(vertex_uv[loop_vertex], dtype=np.float32),
+        grid_shape=(rows, cols),
+        grid_index=grid_index,
+        n_front=n_front,
+        n_front_polys=int(n_front_polys),
+        n_back_polys=int(n_back),
+        n_rim_polys=int(n_rim),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Checks (used by the tests; cheap enough to run on every export)
+# --------------------------------------------------------------------------------------------
+
+
+def _half_edges(mesh: ReliefMesh):
+    """(origin, target, next) of every loop: the directed edge it starts."""
+    lv = mesh.loop_vertex.astype(np.int64)
+    poly_of_loop = np.repeat(np.arange(mesh.num_polygons), mesh.poly_size)
+    start = mesh.poly_start[poly_of_loop]
+    end = start + mesh.poly_size[poly_of_loop]
+    nxt = np.arange(lv.size) + 1
+    nxt[nxt == end] = start[nxt == end]
+    return lv, lv[nxt], nxt
+
+
+def check_manifold(mesh: ReliefMesh) -> dict:
+    """Edge and vertex manifoldness and winding consistency.
+
+    Returned keys:
+
+    - ``edges``: undirected edges; ``boundary_edges``: used by one face;
+      ``nonmanifold_edges``: used by more than two;
+    - ``misoriented_edges``: directed edges that appear more than once (two faces walking a
+      shared edge the same way: inconsistent winding);
+    - ``nonmanifold_vertices``: vertices whose faces form more than one fan (bow-ties), or
+      more than one boundary gap;
+    - ``unused_vertices``: vertices no face refers to;
+    - ``closed`` (every edge used exactly twice), ``consistent`` (no misoriented edge),
+      ``manifold`` (no non-manifold edge or vertex), ``watertight`` (all three);
+    - ``euler``: V - E + F.
+    """
+    nv = mesh.num_vertices
+    o, t, nxt = _half_edges(mesh)
+    directed = o * nv + t
+    undirected = np.minimum(o, t) * nv + np.maximum(o, t)
+    _, ucount = np.unique(undirected, return_counts=True)
+    d_sorted = np.sort(directed)
+    dup_directed = int(np.count_nonzero(d_sorted[1:] == d_sorted[:-1]))
+
+    # Twin of each half-edge (its reverse), when unique.
+    order = np.argsort(directed, kind="stable")
+    reverse = t * nv + o
+    pos = np.searchsorted(directed[order], reverse)
+    pos = np.minimum(pos, directed.size - 1)
+    has_twin = directed[order][pos] == reverse
+    twin = np.where(has_twin, order[pos], -1)
+
+    # Rotate around each origin vertex: h = a->b, twin b->a, the loop after it is a->c.
+    h = np.arange(o.size)
+    rot = np.where(has_twin, nxt[np.maximum(twin, 0)], h)  # chain ends are fixed points
+    label = h.copy()
+    jump = rot.copy()
+    for _ in range(8):  # 2**8 steps: far more than any vertex's valence here
+        label = np.minimum(label, label[jump])
+        jump = jump[jump]
+    chain = ~has_twin[jump]  # walked into a boundary half-edge: an open fan
+    fan_id = np.where(chain, jump, label)
+    fans = np.unique(o * (o.size + 1) + fan_id)
+    fans_per_vertex = np.bincount(fans // (o.size + 1), minlength=nv)
+    nonmanifold_vertices = int(np.count_nonzero(fans_per_vertex > 1))
+    unused = int(np.count_nonzero(fans_per_vertex == 0))
+
+    boundary = int(np.count_nonzero(ucount == 1))
+    nonmanifold = int(np.count_nonzero(ucount > 2))
+    closed = boundary == 0 and nonmanifold == 0
+    consistent = dup_directed == 0
+    manifold = nonmanifold == 0 and nonmanifold_vertices == 0
+    return dict(
+        edges=int(ucount.size), boundary_edges=boundary, nonmanifold_edges=nonmanifold,
+        misoriented_edges=dup_directed, nonmanifold_vertices=nonmanifold_vertices,
+        unused_vertices=unused, closed=closed, consistent=consistent, manifold=manifold,
+        watertight=closed and consistent and manifold,
+        euler=int(nv - ucount.size + mesh.num_polygons),
+    )
+
+
+def _fan_triangles(mesh: ReliefMesh) -> np.ndarray:
+    """(T, 3) vertex indices: every polygon fanned from its first loop."""
+    tris = []
+    for size, starts in mesh.polygon_loops():
+        for k in range(1, size - 1):
+            tris.append(np.stack([starts, starts + k, starts + k + 1], axis=1))
+    if not tris:
+        return np.zeros((0, 3), np.int64)
+    return mesh.loop_vertex[np.concatenate(tris)]
+
+
+def volume(mesh: ReliefMesh) -> float:
+    """Signed volume by the divergence theorem: positive when normals point outwards.
+    Meaningful for closed meshes; non-planar quads are split along their first diagonal."""
+    tri = _fan_triangles(mesh)
+    p = mesh.co.astype(np.float64)
+    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def surface_area(mesh: ReliefMesh) -> float:
+    tri = _fan_triangles(mesh)
+    p = mesh.co.astype(np.float64)
+    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+    return float(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum())
