@@ -1,0 +1,178 @@
+"""Image bytes <-> numpy, and fitting an upload to a service's limits. bpy-free.
+
+Services reject what breaks their limits (resolution, file size, format); an artist's photo
+often does. :func:`fit` shrinks and re-encodes just enough to pass, and the caller brings the
+answer back to the source size with :func:`resize`. :func:`decode` turns every damaged,
+truncated or mis-sized body into a :class:`ProviderError` instead of a crash later on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+from ..providers.base import ProviderError
+
+MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+EXTENSION = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+JPEG_QUALITY = 95  # re-encoding for size only: keep it visually lossless
+_MODES = {2: "L", 3: "RGB", 4: "RGBA"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What a service accepts. ``formats`` is in order of preference (lossless first)."""
+
+    formats: tuple = ("PNG", "JPEG")
+    max_pixels: Optional[int] = None
+    max_side: Optional[int] = None
+    max_bytes: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Fitted:
+    """An encoded upload. ``size`` is what was sent, ``source_size`` what came in; (w, h)."""
+
+    data: bytes
+    format: str
+    size: tuple
+    source_size: tuple
+
+    @property
+    def mime(self) -> str:
+        return MIME[self.format]
+
+    @property
+    def filename(self) -> str:
+        return f"image.{EXTENSION[self.format]}"
+
+    @property
+    def scaled(self) -> bool:
+        return self.size != self.source_size
+
+
+def as_uint8(array: np.ndarray) -> np.ndarray:
+    """Any numeric image array -> uint8 with 1, 3 or 4 channels (floats are taken as 0..1)."""
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape[:2]:
+        raise ProviderError(f"Unsupported image array of shape {a.shape}")
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    if np.issubdtype(a.dtype, np.floating):
+        return (np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if a.dtype == np.uint16:
+        return (a.astype(np.uint32) * 255 // 65535).astype(np.uint8)
+    return np.clip(a, 0, 255).astype(np.uint8)
+
+
+def as_rgb(array: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3): grey is repeated, alpha dropped (services read alpha as a mask)."""
+    a = as_uint8(array)
+    if a.ndim == 2:
+        return np.repeat(a[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(a[:, :, :3])
+
+
+def to_pil(array: np.ndarray) -> Image.Image:
+    a = np.asarray(array)
+    if a.dtype == np.float32 and a.ndim == 2:
+        return Image.fromarray(a, "F")
+    a = as_uint8(a)
+    return Image.fromarray(np.ascontiguousarray(a), _MODES[a.ndim if a.ndim == 2 else a.shape[2]])
+
+
+def encode(array: np.ndarray, fmt: str = "PNG", *, quality: int = JPEG_QUALITY) -> bytes:
+    """uint8 image -> PNG (lossless, fast zlib level), JPEG or WEBP bytes; JPEG drops alpha."""
+    img = to_pil(array)
+    buf = io.BytesIO()
+    if fmt == "PNG":
+        img.save(buf, "PNG", compress_level=3)
+    elif fmt in ("JPEG", "WEBP"):
+        if fmt == "JPEG" and img.mode == "RGBA":
+            img = img.convert("RGB")
+        img.save(buf, fmt, quality=quality)
+    else:
+        raise ValueError(f"cannot encode {fmt}")
+    return buf.getvalue()
+
+
+def decode(data: bytes, *, service: str, mode: Optional[str] = None,
+           size: Optional[tuple] = None) -> np.ndarray:
+    """Bytes from a service -> numpy, or a :class:`ProviderError` naming the service.
+
+    ``mode`` ("L", "RGB", "RGBA") converts the result; asking for "RGBA" from an image without
+    transparency is an error, since a cutout without alpha would silently be the whole photo.
+    ``size`` (w, h) is the size the service must answer with.
+    """
+    damaged = f"{service}: the service sent back a damaged or incomplete image"
+    if not data:
+        raise ProviderError(f"{service}: the service sent back an empty image")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()  # structure and checksums; the image is unusable afterwards
+        img = Image.open(io.BytesIO(data))
+        img.load()  # raises on truncated pixel data (LOAD_TRUNCATED_IMAGES stays False)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ProviderError(damaged) from None
+    if size is not None and img.size != tuple(size):
+        raise ProviderError(f"{service}: the service sent back a {img.size[0]}x{img.size[1]} "
+                            f"image for a {size[0]}x{size[1]} input")
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+    if mode == "RGBA" and not has_alpha:
+        raise ProviderError(f"{service}: the service sent back an image without transparency")
+    if img.mode in ("I;16", "I;16B", "I") and mode == "L":
+        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).astype(np.uint8), "L")
+    if mode is not None and img.mode != mode:
+        img = img.convert(mode)
+    return np.asarray(img).copy()
+
+
+def scaled_size(size: tuple, limits: Limits) -> tuple:
+    """The largest (w, h) with the source's aspect ratio within the pixel and side limits."""
+    w, h = size
+    scale = 1.0
+    if limits.max_pixels and w * h > limits.max_pixels:
+        scale = math.sqrt(limits.max_pixels / (w * h))
+    if limits.max_side and max(w, h) * scale > limits.max_side:
+        scale = limits.max_side / max(w, h)
+    if scale >= 1.0:
+        return w, h
+    scale *= 1.0 - 1e-9  # so that float rounding never lands a pixel over the limit
+    return max(1, int(w * scale)), max(1, int(h * scale))
+
+
+def resize(array: np.ndarray, size: tuple, *, resample=Image.LANCZOS) -> np.ndarray:
+    """Resample to (w, h), keeping dtype: uint8 images and masks, float32 (H, W) depth."""
+    a = np.asarray(array)
+    if (a.shape[1], a.shape[0]) == tuple(size):
+        return a
+    out = np.asarray(to_pil(a).resize(tuple(size), resample))
+    if a.dtype == np.float32:
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+    return out.copy()
+
+
+def fit(array: np.ndarray, limits: Limits, *, service: str) -> Fitted:
+    """Encode ``array`` so the service accepts it: downscale (LANCZOS) to the pixel and side
+    limits, then try each allowed format in order; while the bytes are still too many,
+    shrink by 0.8 and try again. Raises only when nothing reasonable fits."""
+    a = as_uint8(array)
+    source = (a.shape[1], a.shape[0])
+    size = scaled_size(source, limits)
+    for _ in range(12):  # 0.8 ** 12 ~ 7 % of the side: beyond that the result is useless
+        img = resize(a, size)
+        for fmt in limits.formats:
+            data = encode(img, fmt)
+            if not limits.max_bytes or len(data) <= limits.max_bytes:
+                return Fitted(data, fmt, size, source)
+        size = (max(1, int(size[0] * 0.8)), max(1, int(size[1] * 0.8)))
+    raise ProviderError(f"{service}: the image cannot be made small enough for the service")
