@@ -59,6 +59,7 @@ class JobOperator:
     bl_options = {"REGISTER", "UNDO"}
     capability = ""           # "depth", "normals", "background" or "cleanup"
     needs_provider = True
+    needs_source = True
     _busy: set = set()        # operator ids with a job running (one at a time each)
 
     @classmethod
@@ -66,7 +67,7 @@ class JobOperator:
         if cls.bl_idname in JobOperator._busy:
             cls.poll_message_set("Already running: wait for it or press Esc")
             return False
-        if not (sources.has_source(context) or len(bpy.data.images)):
+        if cls.needs_source and not (sources.has_source(context) or len(bpy.data.images)):
             cls.poll_message_set("No image: open one in the Image Editor, select an Image "
                                  "Texture node, or render first")
             return False
@@ -82,7 +83,7 @@ class JobOperator:
     # -- shared machinery --------------------------------------------------------------
     def _start(self, context) -> bool:
         try:
-            self._source = sources.resolve(context, self.image)
+            self._source = sources.resolve(context, self.image) if self.needs_source else None
             provider = (make_provider(context, self.capability, self.provider)
                         if self.needs_provider else None)
             work = self.prepare(context, self._source, provider)

@@ -1,0 +1,35 @@
+# Mapsmith developer commands. Each target sets up what a fresh machine lacks first.
+#   make demo   the main job end to end, headless, offline provider -> demo_out/
+#   make test   every test: bpy-free unit tests, then real Blender 4.2 LTS and 5.0.1
+#   make build  validated per-platform extension zips -> dist/
+#   make bench  speed and memory figures against the naive way and the floor
+
+OLDEST := .venv-4.2/bin/python
+NEWEST := .venv-5.0/bin/python
+BLENDER_TEST_TIMEOUT := 1500
+
+.PHONY: setup build test unit blender-tests demo bench clean
+
+setup:
+	@bash tools/setup.sh
+
+build: setup
+	@$(NEWEST) tools/build.py
+
+unit: setup
+	$(OLDEST) -m pytest tests/unit -q
+
+blender-tests: build
+	timeout $(BLENDER_TEST_TIMEOUT) $(OLDEST) -m pytest tests/blender -q
+	timeout $(BLENDER_TEST_TIMEOUT) $(NEWEST) -m pytest tests/blender -q
+
+test: unit blender-tests
+
+demo: build
+	timeout 1200 $(OLDEST) tools/demo.py --out demo_out
+
+bench: build
+	$(OLDEST) tools/bench.py
+
+clean:
+	rm -rf dist build wheels demo_out

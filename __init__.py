@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Mapsmith: relief meshes, normal maps, alpha cutouts and texture cleanup from photos.
+
+Layout: ``core/`` and ``providers/`` are bpy-free (numpy + Pillow + requests); ``blender/``,
+``operators/``, ``panels/`` and ``preferences.py`` are the thin Blender layer.
+"""
+
+import bpy
+
+from . import operators, panels, preferences
+
+_classes = (*preferences.classes, *operators.classes, *panels.classes)
+
+
+def register():
+    for cls in _classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(_classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,13 @@
+"""Operators: one module per capability; ``classes`` is what ``register()`` registers."""
+
+from . import background, cleanup, connection, material, normals, relief
+
+classes = (
+    relief.MAPSMITH_OT_depth_relief,
+    normals.MAPSMITH_OT_normal_map,
+    background.MAPSMITH_OT_remove_background,
+    cleanup.MAPSMITH_OT_cleanup_paint_mask,
+    cleanup.MAPSMITH_OT_cleanup_apply,
+    material.MAPSMITH_OT_material_setup,
+    connection.MAPSMITH_OT_test_connection,
+)

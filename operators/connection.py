@@ -1,0 +1,39 @@
+"""mapsmith.test_connection: check a service's key and show its remaining credits."""
+
+import bpy
+from bpy.props import EnumProperty
+
+from .. import preferences, providers
+from .base import JobOperator
+
+SERVICES = (
+    ("clipdrop", "ClipDrop", ""),
+    ("erase", "Erase", ""),
+    ("bgremoval", "Background Removal", ""),
+)
+_PROVIDER_OF = {entry[4]: pid for pid, entry in providers.REGISTRY.items() if entry[4]}
+
+
+class MAPSMITH_OT_test_connection(JobOperator, bpy.types.Operator):
+    """Check the API key and the service's reply; shows the remaining credits where reported"""
+
+    bl_idname = "mapsmith.test_connection"
+    bl_label = "Test Connection"
+    bl_options = {"REGISTER"}
+    needs_source = False
+    needs_provider = False
+
+    service: EnumProperty(name="Service", items=SERVICES)
+
+    def prepare(self, context, source, provider):
+        if not bpy.app.online_access:
+            raise providers.ProviderError(
+                "Online access is off (Preferences > System > Network > Allow Online Access)")
+        provider_id = _PROVIDER_OF[self.service]
+        prefs = preferences.get(context)
+        client = providers.create(provider_id, preferences.provider_settings(prefs, provider_id))
+        return lambda token: client.test_connection(cancel=token)
+
+    def finish(self, context, source, status):
+        preferences.last_status[self.service] = status
+        return status

@@ -1,0 +1,106 @@
+"""Real Blender (the bpy wheel) with the BUILT extension zip installed as a user would.
+
+Run with a venv's python: ``.venv-4.2/bin/python -m pytest tests/blender``. The zip comes
+from ``make build`` (dist/mapsmith-*-linux_x64.zip). Blender's user folders go to a temporary
+directory so nothing touches the home folder.
+"""
+
+import os
+import sys
+import tempfile
+
+import pytest
+
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mapsmith-blender-user-")
+
+import bpy  # noqa: E402  (after BLENDER_USER_RESOURCES)
+
+from blhelpers import PKG, addon_module, disable, enable, install_zip, prefs  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def installed():
+    install_zip()
+    yield addon_module()
+
+
+@pytest.fixture
+def blank(installed):
+    """An empty scene with the add-on enabled and online access off (Blender's default)."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    enable()
+    bpy.context.preferences.system.use_online_access = False
+    yield bpy.context
+    for key in ("clipdrop_api_key", "erase_api_key", "bgremoval_api_key"):
+        setattr(prefs(), key, "")
+
+
+@pytest.fixture
+def online(blank):
+    bpy.context.preferences.system.use_online_access = True
+    yield blank
+
+
+def pytest_unconfigure(config):
+    # Blender 4.x can hang at exit while anything is registered: unregister, then leave
+    # without interpreter teardown, keeping pytest's own exit status.
+    try:
+        if PKG in bpy.context.preferences.addons:
+            disable()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(getattr(config, "_mapsmith_status", 1))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config._mapsmith_status = int(exitstatus)
+
+
+class _CountingServer:
+    """A loopback server that counts connections; GET /slow?s=2 answers after s seconds."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        import urllib.parse
+
+        outer = self
+        self.connections = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def setup(self):
+                outer.connections += 1
+                super().setup()
+
+            def do_GET(self):  # noqa: N802
+                import time
+                query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                time.sleep(float(query.get("s", ["0"])[0]))
+                body = b"ok"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def counting_server():
+    server = _CountingServer()
+    yield server
+    server.close()

@@ -1,0 +1,92 @@
+"""The scripting interface, install/enable/disable, and the online-access gate."""
+
+import bpy
+import pytest
+
+from blhelpers import OPERATORS, PKG, disable, enable, install_zip, prefs
+
+
+def test_install_enable_disable_three_times(installed):
+    for _ in range(3):
+        disable()
+        assert PKG not in bpy.context.preferences.addons
+        assert not hasattr(bpy.types, "MAPSMITH_OT_depth_relief")
+        enable()
+        assert hasattr(bpy.types, "MAPSMITH_OT_depth_relief")
+    install_zip()  # reinstalling over itself works too
+
+
+def test_operators_exist_with_their_names(blank):
+    for name in OPERATORS:
+        op = getattr(bpy.ops.mapsmith, name)
+        props = op.get_rna_type().properties
+        assert "image" in props and "provider" in props or name == "cleanup_paint_mask", name
+    modes = bpy.ops.mapsmith.remove_background.get_rna_type().properties["mode"].enum_items.keys()
+    assert set(modes) == {"CUTOUT", "CUTOUT_SHADOW", "MASK"}
+
+
+def test_preferences_have_their_names(blank):
+    p = prefs()
+    assert type(p).bl_idname == PKG
+    rna = p.bl_rna.properties
+    for key in ("clipdrop_api_key", "erase_api_key", "bgremoval_api_key"):
+        assert rna[key].subtype == "PASSWORD"
+    for url in ("clipdrop_url", "erase_url", "bgremoval_url"):
+        assert getattr(p, url) == ""
+    for cap, offered in {"depth": {"OFFLINE", "CLIPDROP"}, "normals": {"OFFLINE", "CLIPDROP"},
+                         "background": {"OFFLINE", "BGREMOVAL"},
+                         "cleanup": {"OFFLINE", "CLIPDROP", "ERASE"}}.items():
+        prop = f"{cap}_provider"
+        assert getattr(p, prop) == "OFFLINE"
+        assert set(rna[prop].enum_items.keys()) == offered
+    assert p.timeout_s > 0
+
+
+def test_keys_are_not_saved_in_blend_files(blank, tmp_path, monkeypatch):
+    secret = "sk-mapsmith-test-1234567890"
+    prefs().clipdrop_api_key = secret
+    assert prefs().clipdrop_api_key == secret
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    bpy.ops.wm.save_userpref()
+    for path in [tmp_path / "scene.blend", *tmp_path.parent.glob("**/userpref.blend")]:
+        assert secret.encode() not in path.read_bytes()
+    import os
+    user = os.environ["BLENDER_USER_RESOURCES"]
+    import pathlib
+    for path in pathlib.Path(user).rglob("*.blend"):
+        assert secret.encode() not in path.read_bytes(), path
+
+
+def test_env_var_stands_in_for_an_empty_key(blank, monkeypatch):
+    from importlib import import_module
+    preferences = import_module(PKG + ".preferences")
+    monkeypatch.setenv("MAPSMITH_ERASE_API_KEY", "from-env")
+    assert preferences.api_key(prefs(), "erase") == "from-env"
+    prefs().erase_api_key = "typed"
+    assert preferences.api_key(prefs(), "erase") == "typed"
+    settings = preferences.provider_settings(prefs(), "ERASE")
+    assert "typed" not in repr(settings)
+
+
+def test_remote_provider_refused_while_offline_no_socket_opened(blank, counting_server):
+    from blhelpers import load_astronaut
+    load_astronaut(size=64)
+    prefs().clipdrop_url = counting_server.url
+    prefs().clipdrop_api_key = "k"
+    with pytest.raises(RuntimeError, match="online access"):
+        bpy.ops.mapsmith.depth_relief(image="astronaut.png", provider="CLIPDROP")
+    assert counting_server.connections == 0
+    assert set(bpy.data.images.keys()) == {"astronaut.png"}
+
+
+def test_no_image_at_all_fails_poll_with_advice(blank):
+    with pytest.raises(RuntimeError, match="No image: open one in the Image Editor"):
+        bpy.ops.mapsmith.normal_map()
+
+
+def test_misnamed_image_is_a_clear_error(blank):
+    from blhelpers import load_astronaut
+    load_astronaut(size=32)
+    with pytest.raises(RuntimeError, match='No image named "nope"'):
+        bpy.ops.mapsmith.normal_map(image="nope")
+    assert set(bpy.data.images.keys()) == {"astronaut.png"}
