@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import pathlib
 import shutil
 import subprocess
@@ -71,7 +72,7 @@ def find_blender_ext() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blender-ext", action="append", help="blender_ext.py to use")
-    parser.add_argument("--output-dir", default=str(ROOT / "dist"))
+    parser.add_argument("--output-dir", default=os.environ.get("MAPSMITH_DIST", str(ROOT / "dist")))
     args = parser.parse_args()
 
     fetch_wheels()

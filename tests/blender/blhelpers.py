@@ -20,7 +20,8 @@ OPERATORS = ("depth_relief", "normal_map", "remove_background", "cleanup_paint_m
 
 
 def built_zip() -> pathlib.Path:
-    zips = sorted((ROOT / "dist").glob("mapsmith-*-linux_x64.zip"))
+    dist = pathlib.Path(os.environ.get("MAPSMITH_DIST", ROOT / "dist"))
+    zips = sorted(dist.glob("mapsmith-*-linux_x64.zip"))
     if not zips:
         pytest.exit("No built extension in dist/: run `make build` first", returncode=2)
     return zips[-1]
