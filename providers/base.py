@@ -79,6 +79,7 @@ class Settings:
     base_url: str = ""  # empty = the documented official endpoint
     timeout_s: float = 60.0
     max_retries: int = 3
+    backoff_s: float = 0.5  # first wait before a retry; doubles each time, capped (http.py)
 
 
 class CancelToken:
