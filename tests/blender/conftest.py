@@ -13,7 +13,7 @@ import pytest
 
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mapsmith-blender-user-")
 
-import bpy  # noqa: E402  (after BLENDER_USER_RESOURCES)
+import bpy  # noqa: E402,F401  (after BLENDER_USER_RESOURCES)
 
 from blhelpers import PKG, addon_module, disable, enable, install_zip, prefs  # noqa: E402
 
