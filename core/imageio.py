@@ -8,6 +8,8 @@ truncated or mis-sized body into a :class:`ProviderError` instead of a crash lat
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import io
 import math
@@ -176,3 +178,18 @@ def fit(array: np.ndarray, limits: Limits, *, service: str) -> Fitted:
                 return Fitted(data, fmt, size, source)
         size = (max(1, int(size[0] * 0.8)), max(1, int(size[1] * 0.8)))
     raise ProviderError(f"{service}: the image cannot be made small enough for the service")
+
+
+def decode_base64(text, *, service: str, mode: Optional[str] = None,
+                  size: Optional[tuple] = None) -> np.ndarray:
+    """A base64 image from a JSON answer (a ``data:`` URL prefix is tolerated) -> numpy."""
+    if not isinstance(text, str) or not text:
+        raise ProviderError(f"{service}: the answer holds no image")
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]
+    try:
+        data = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ProviderError(f"{service}: the service sent back a damaged image "
+                            "(invalid base64)") from None
+    return decode(data, service=service, mode=mode, size=size)

@@ -1,0 +1,104 @@
+"""Background removal behind RapidAPI (api-docs 004). bpy-free.
+
+``POST /v1/results?mode=...`` with the photo as the multipart ``image`` field; the answer is
+JSON whose ``results[0].entities[0].image`` is a base64 PNG. A failure can hide inside a
+200 (``results[0].status.code == "failure"``); 413 means the request was too big, 422 that no
+image arrived. The key goes in ``X-RapidAPI-Key`` with ``X-RapidAPI-Host``, the gateway's
+convention.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import imageio
+from . import http
+from .base import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+
+HOST = "background-removal4.p.rapidapi.com"
+BASE = f"https://{HOST}"
+MODES = {"CUTOUT": "fg-image", "CUTOUT_SHADOW": "fg-image-shadow", "MASK": "fg-mask"}
+
+# "JPEG or PNG", "less than 16Mb", "maximum allowed resolution is 4096x4096".
+LIMITS = imageio.Limits(("PNG", "JPEG"), max_side=4096, max_bytes=15_999_999)
+
+
+class BackgroundRemovalProvider(Provider):
+    id = "BGREMOVAL"
+    label = "Background removal"
+    capabilities = frozenset({"background"})
+
+    def __init__(self, settings: Settings = Settings()):
+        super().__init__(settings)
+        self._client = http.Client(self.label, settings,
+                                   lambda key: {"X-RapidAPI-Key": key, "X-RapidAPI-Host": HOST})
+
+    def _get(self, path: str, cancel: CancelToken):
+        return self._client.request("GET", self._client.url(BASE, path), token=cancel)
+
+    def background(self, rgb: np.ndarray, mode: str = "CUTOUT", *,
+                   cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        if mode not in MODES:
+            raise ProviderError(f"{self.label}: unknown mode {mode!r}")
+        cancel.progress(0.1, "Preparing the image")
+        source = imageio.as_rgb(rgb)
+        fitted = imageio.fit(source, LIMITS, service=self.label)
+        w, h = fitted.size
+        hints = {413: f"image too large for the service even after resizing to {w}x{h}",
+                 422: "the service received no image"}
+        cancel.progress(0.3, f"Waiting for {self.label}")
+        try:
+            response = self._client.request(
+                "POST", self._client.url(BASE, "v1/results"), params={"mode": MODES[mode]},
+                files={"image": (fitted.filename, fitted.data, fitted.mime)}, token=cancel)
+        except ProviderError as err:
+            if err.status in hints:
+                raise self._client.fail(f"{hints[err.status]} ({err.status})",
+                                        status=err.status) from None
+            raise
+        cancel.progress(0.8, "Reading the answer")
+        encoded = self._entity_image(self._client.json(response), MODES[mode])
+        out_mode = "L" if mode == "MASK" else "RGBA"
+        image = imageio.decode_base64(encoded, service=self.label, mode=out_mode,
+                                      size=fitted.size)
+        if fitted.scaled and mode == "CUTOUT":
+            # The cutout's colours are the photo's own: keep them sharp, upscale only alpha.
+            alpha = imageio.resize(np.ascontiguousarray(image[:, :, 3]), fitted.source_size)
+            image = np.dstack([source, alpha])
+        else:
+            image = imageio.resize(image, fitted.source_size)
+        return Result(image, http.credits_from(response))
+
+    def _entity_image(self, body, wanted: str):
+        """results[0] checked: a failure inside a 200 becomes the service's own message."""
+        try:
+            result = body["results"][0]
+            status = result.get("status") or {}
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise self._client.fail("the service sent an answer without results") from None
+        if status.get("code") != "ok":
+            raise self._client.fail("could not process the image: "
+                                    f"{status.get('message') or 'no reason given'}")
+        entities = [e for e in result.get("entities") or [] if isinstance(e, dict)]
+        named = [e for e in entities if e.get("name") == f"general-{wanted}"]
+        if not (named or entities):
+            raise self._client.fail("the service sent an answer without an image")
+        return (named or entities)[0].get("image")
+
+    def modes(self, *, cancel: CancelToken = NEVER_CANCELLED) -> list:
+        """The modes the service offers (GET /v1/modes)."""
+        modes = self._client.json(self._get("v1/modes", cancel))
+        if not isinstance(modes, list):
+            raise self._client.fail("the service sent an unexpected list of modes")
+        return [str(m) for m in modes]
+
+    def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
+        """GET /v1/version and /v1/modes: free, and they prove the key and the host work."""
+        response = self._get("v1/version", cancel)
+        version = response.text.strip().strip('"') or "unknown version"
+        missing = [m for m in MODES.values() if m not in self.modes(cancel=cancel)]
+        credits = http.credits_from(response)
+        status = f"{self.label}: service {version[:40]}"
+        if missing:
+            status += f", missing modes {', '.join(missing)}"
+        return status + (f", {credits}" if credits else ", ready")

@@ -1,0 +1,87 @@
+"""Erase: inpainting with an optional grey-level mask (api-docs 003). bpy-free.
+
+The document says "JSON object in the body" but its example, the only concrete thing, posts
+multipart ``image`` and ``mask`` files with ``output_format`` as a form field; we follow the
+example. The ``authorization`` header carries the key as is (no "Bearer"), as in the example.
+Answers are ``{"code": 0|-1, "message", "data": {"image": base64, "seed"}}``; a non-200 or
+``code != 0`` is a failure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import imageio, masks
+from . import http
+from .base import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+
+BASE = "https://www.aithriving.com"
+PATH = "api/edit/erase"
+MAX_SEED = 4294967294
+
+# The document gives no limits. These match ClipDrop Cleanup's pixel budget and keep uploads
+# under 15 MB, a common gateway body limit; fit() shrinks or re-encodes to stay inside.
+LIMITS = imageio.Limits(("PNG", "JPEG", "WEBP"), max_pixels=16_000_000, max_bytes=15_000_000)
+
+
+class EraseProvider(Provider):
+    id = "ERASE"
+    label = "Erase"
+    capabilities = frozenset({"cleanup"})
+    output_format = "png"  # lossless; the answer is brought back to the source size anyway
+
+    def __init__(self, settings: Settings = Settings(), *, seed: int = 0):
+        super().__init__(settings)
+        self.seed = seed  # 0 = the service picks one; Result.note reports the one used
+        self._client = http.Client(self.label, settings, lambda key: {"authorization": key})
+
+    def _post(self, files: dict, data: dict, cancel: CancelToken):
+        url = self._client.url(BASE, PATH)
+        cancel.progress(0.3, f"Waiting for {self.label}")
+        response = self._client.request("POST", url, files=files, data=data, token=cancel)
+        body = self._client.json(response)
+        if not isinstance(body, dict) or body.get("code") != 0:
+            message = body.get("message") if isinstance(body, dict) else None
+            raise self._client.fail(f"the service could not process the image: "
+                                    f"{message or 'no reason given'}")
+        return response, body
+
+    def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
+                cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        """The mask keeps its grey levels: the service reads them as per-pixel strength. The
+        image goes without alpha, so only the explicit mask steers the inpainting."""
+        if not 0 <= int(self.seed) <= MAX_SEED:
+            raise ProviderError(f"{self.label}: the seed must be 0..{MAX_SEED}")
+        cancel.progress(0.1, "Preparing the image")
+        fitted = imageio.fit(imageio.as_rgb(rgb), LIMITS, service=self.label)
+        grey = imageio.resize(masks.as_mask(mask), fitted.size)
+        if not grey.any():
+            raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
+        files = {"image": (fitted.filename, fitted.data, fitted.mime),
+                 "mask": ("mask.png", imageio.encode(grey, "PNG"), "image/png")}
+        data = {"output_format": self.output_format}
+        if self.seed:
+            data["seed"] = str(int(self.seed))
+        response, body = self._post(files, data, cancel)
+        cancel.progress(0.8, "Reading the answer")
+        result = body.get("data") if isinstance(body.get("data"), dict) else {}
+        image = imageio.decode_base64(result.get("image"), service=self.label, mode="RGB",
+                                      size=fitted.size)
+        note = f"seed {result['seed']}" if result.get("seed") is not None else ""
+        return Result(imageio.resize(image, fitted.source_size), http.credits_from(response),
+                      note)
+
+    def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
+        """No free call is documented; failed calls are free ("You will not be charged for
+        failed results"), so post without an image: a refused key fails on its own status,
+        anything else means the service is there and took the key."""
+        url = self._client.url(BASE, PATH)
+        try:
+            response = self._client.request("POST", url, data={"output_format": "png"},
+                                            token=cancel)
+        except ProviderError as err:
+            if err.status in (400, 422):
+                return f"{self.label}: reachable, key not refused"
+            raise
+        credits = http.credits_from(response)
+        return f"{self.label}: reachable, key not refused" + (f", {credits}" if credits else "")
