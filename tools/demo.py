@@ -1,0 +1,224 @@
+"""The main job, end to end, headless: what `make demo` runs.
+
+Installs the built extension zip into Blender (bpy wheel) as a user would, loads a real
+portrait shipped by scikit-image, and with the offline provider and online access off runs
+the whole chain through the public operators:
+
+    remove background -> cutout plane        depth -> printable relief (+ STL)
+    normals -> normal map                    one-click material
+    texture cleanup on a painted region
+
+then renders previews (Cycles CPU, few samples) and saves a self-contained .blend.
+
+    python tools/demo.py --out demo_out
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import blenv  # noqa: E402  (before bpy: keeps Blender's user folders out of $HOME)
+import bpy  # noqa: E402
+import numpy as np  # noqa: E402
+
+PORTRAIT = "astronaut.png"
+
+
+def step(label: str):
+    """Print a step with its duration; the operators' own reports go to stdout too."""
+    class _Step:
+        def __enter__(self):
+            print(f"demo: {label} ...", flush=True)
+            self.t0 = time.perf_counter()
+
+        def __exit__(self, *exc):
+            if exc[0] is None:
+                print(f"demo: {label} done in {time.perf_counter() - self.t0:.1f} s", flush=True)
+    return _Step()
+
+
+def load_portrait(out: pathlib.Path) -> "bpy.types.Image":
+    """scikit-image's astronaut, saved next to the outputs and loaded like a user's photo."""
+    from PIL import Image
+    from skimage import data
+
+    path = out / PORTRAIT
+    Image.fromarray(data.astronaut()).save(path)
+    image = bpy.data.images.load(str(path))
+    image.pack()  # the .blend must be self-contained
+    return image
+
+
+def dusty_copy(image, name: str) -> tuple["bpy.types.Image", np.ndarray]:
+    """A copy of the photo with dust specks and a scratch: the defects to clean up.
+
+    Returns the image and a mask painted over the defects (what an artist would paint)."""
+    rng = np.random.default_rng(7)
+    w, h = image.size
+    px = np.empty(w * h * 4, np.float32)
+    image.pixels.foreach_get(px)
+    px = px.reshape(h, w, 4)  # Blender rows: bottom first
+    yy, xx = np.mgrid[0:h, 0:w]
+    mask = np.zeros((h, w), bool)
+    for _ in range(14):  # dust: small bright specks on the background wall and flag
+        cx, cy, r = rng.integers(330, 500), rng.integers(300, 500), rng.integers(3, 7)
+        mask |= (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
+    scratch = np.abs((yy - 60) - 0.35 * (xx - 20)) < 2.0  # a thin diagonal scratch
+    mask |= scratch & (xx > 20) & (xx < 300)
+    dirty = px.copy()
+    dirty[mask, :3] = 0.95
+    copy = bpy.data.images.new(name, w, h, alpha=True)
+    copy.pixels.foreach_set(dirty.ravel())
+    copy.update()
+    copy.pack()
+    return copy, mask
+
+
+def paint_mask(mask_image, mask: np.ndarray) -> None:
+    """Stand-in for the artist's brush strokes (headless Blender cannot stroke safely)."""
+    w, h = mask_image.size
+    px = np.zeros((h, w, 4), np.float32)
+    px[..., 3] = 1.0
+    px[mask, :3] = 1.0
+    mask_image.pixels.foreach_set(px.ravel())
+    mask_image.update()
+
+
+def setup_stage() -> None:
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = 16
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x = scene.render.resolution_y = 480
+    scene.render.film_transparent = False
+    world = bpy.data.worlds.new("Studio")
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
+    scene.world = world
+    light = bpy.data.objects.new("Key", bpy.data.lights.new("Key", "AREA"))
+    light.data.energy = 60
+    light.data.size = 1.5
+    light.location = (1.2, -2.0, 2.0)
+    light.rotation_euler = (0.9, 0.0, 0.5)
+    scene.collection.objects.link(light)
+    cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+
+
+def frame(obj, cam, *, angle=(np.radians(80), 0.0, 0.0)) -> None:
+    """Point the camera at ``obj`` from the front, slightly above, fitting its bounds."""
+    from mathutils import Euler, Vector
+
+    corners = [obj.matrix_world @ Vector(c) for c in obj.bound_box]
+    centre = sum(corners, Vector()) / 8
+    size = max((max(c[i] for c in corners) - min(c[i] for c in corners)) for i in range(3))
+    cam.rotation_euler = Euler(angle)
+    direction = cam.rotation_euler.to_matrix() @ Vector((0, 0, 1))
+    cam.data.lens = 50
+    cam.location = centre + direction * size * 2.2
+
+
+def render(obj, path: pathlib.Path, **frame_args) -> None:
+    scene = bpy.context.scene
+    shown = {o: o.hide_render for o in scene.objects if o.type == "MESH"}
+    for o in shown:
+        o.hide_render = o is not obj
+    frame(obj, scene.camera, **frame_args)
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    for o, hidden in shown.items():
+        o.hide_render = hidden
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="demo_out")
+    parser.add_argument("--relief-resolution", type=int, default=512)
+    args = parser.parse_args()
+    out = pathlib.Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+
+    with step("installing the built extension into Blender"):
+        blenv.install()
+        blenv.reset_scene()
+    assert not bpy.app.online_access, "the demo runs with online access off"
+    print(f"demo: Blender {bpy.app.version_string}, provider: offline, online access: off")
+
+    setup_stage()
+    photo = load_portrait(out)
+
+    with step("remove background -> cutout plane"):
+        bpy.ops.mapsmith.remove_background(image=photo.name, mode="CUTOUT")
+    cutout = bpy.context.active_object
+
+    with step("depth -> printable relief"):
+        bpy.ops.mapsmith.depth_relief(image=photo.name, resolution=args.relief_resolution,
+                                      solid=True)
+    relief = bpy.context.active_object
+    stl = out / "portrait_relief.stl"
+    with step("relief -> STL"):
+        bpy.ops.object.select_all(action="DESELECT")
+        relief.select_set(True)
+        bpy.context.view_layer.objects.active = relief
+        bpy.ops.wm.stl_export(filepath=str(stl), export_selected_objects=True)
+
+    with step("normals -> normal map on the relief's material"):
+        bpy.ops.mapsmith.normal_map(image=photo.name)
+
+    with step("one-click material"):
+        bpy.ops.mapsmith.material_setup(image=photo.name)
+    material_plane = bpy.context.active_object
+
+    with step("texture cleanup on a painted region"):
+        dusty, defects = dusty_copy(photo, "astronaut dusty.png")
+        dusty.save_render(str(out / "cleanup_before.png"))
+        plane_mat = material_plane.active_material
+        node = plane_mat.node_tree.nodes.new("ShaderNodeTexImage")
+        node.image = dusty
+        plane_mat.node_tree.nodes.active = node
+        bpy.context.view_layer.objects.active = material_plane
+        bpy.ops.mapsmith.cleanup_paint_mask()
+        paint_mask(bpy.data.images[f"{dusty.name.rsplit('.', 1)[0]} cleanup mask"], defects)
+        bpy.ops.object.mode_set(mode="OBJECT")
+        bpy.ops.mapsmith.cleanup_apply(image=dusty.name)
+        dusty.save_render(str(out / "cleanup_after.png"))
+        plane_mat.node_tree.nodes.remove(node)
+
+    # Side by side for the saved file: cutout left, relief middle, material right.
+    for obj, x in ((cutout, -1.3), (relief, 0.0), (material_plane, 1.3)):
+        obj.location.x = x
+    with step("rendering previews (Cycles CPU)"):
+        render(relief, out / "relief.png")
+        render(cutout, out / "cutout.png")
+        render(material_plane, out / "material.png")
+
+    for image in bpy.data.images:
+        if image.source in {"FILE", "GENERATED"} and not image.packed_file and image.has_data:
+            image.pack()
+    blend = out / "portrait.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), compress=True)
+
+    print(f"\ndemo: finished in {time.perf_counter() - t_start:.0f} s. Outputs:")
+    for path in (blend, stl, out / "relief.png", out / "cutout.png", out / "material.png",
+                 out / "cleanup_before.png", out / "cleanup_after.png"):
+        print(f"  {path}  ({path.stat().st_size / 1024:.0f} KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    status = 1
+    try:
+        status = main()
+    except Exception as err:  # a clear last line, then the traceback for the developer
+        import traceback
+        traceback.print_exc()
+        print(f"demo: FAILED: {err}", file=sys.stderr)
+    blenv.exit_now(status)
