@@ -1,4 +1,4 @@
-"""Depth map -> relief mesh arrays, ready for ``foreach_set``. bpy-free (numpy + Pillow).
+"""Depth map -> relief mesh arrays, ready for ``foreach_set``. bpy-free, numpy only.
 
 Conventions
 -----------
@@ -7,10 +7,10 @@ Input depth follows ``providers/base.py``: float (H, W) in 0..1, row 0 = top of 
 background.
 
 The vertex grid has ``resolution`` vertices along the image's long side and the short side
-in proportion (at least 2). Vertex (r, c) carries the area average of the depth of its grid
-cell (Pillow ``BOX`` resize; bilinear when the grid is finer than the image), and the grid's
-outer vertices sit on the image border, so the mesh is exactly ``width`` long on the long
-side with the image's true aspect ratio.
+in proportion (at least 2). The outer vertices sit on the image border, so the mesh is
+exactly ``width`` long on the long side with the image's true aspect ratio, and each vertex
+carries the exact area average of the depth in a cell one vertex spacing wide centred on
+it (bilinear interpolation where the grid is finer than the image).
 
 Output mesh (a :class:`ReliefMesh`):
 
@@ -72,7 +72,6 @@ import math
 from typing import Tuple
 
 import numpy as np
-from PIL import Image
 
 BACKGROUND_MODES = ("CUT", "BASE")
 
@@ -164,27 +163,66 @@ def _as_depth(depth) -> np.ndarray:
     return np.clip(np.nan_to_num(d, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
 
 
-def _resize(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Area-average float resample (bilinear on any axis that is upsampled)."""
+def _area_average_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    """Exact area average of the piecewise-constant pixels of ``a`` along one axis, over a
+    window centred on each of ``n_out`` vertices spread from border to border.
+
+    Vertex k sits at pixel-edge coordinate k * n / (n_out - 1) and averages a window one
+    vertex spacing wide (at least one pixel: when upsampling, a one-pixel window is exactly
+    linear interpolation between pixel centres). Windows overhanging the border see the
+    border pixel repeated. Uses the running sum, so any window costs the same.
+    """
+    n = a.shape[axis]
+    step = n / (n_out - 1)
+    half = max(step, 1.0) / 2.0
+    pad = int(math.ceil(half)) + 1
+    widths = [(0, 0), (0, 0)]
+    widths[axis] = (pad, pad)
+    padded = np.pad(a, widths, mode="edge").astype(np.float64)
+    run = np.cumsum(padded, axis=axis)
+    zero_shape = list(run.shape)
+    zero_shape[axis] = 1
+    run = np.concatenate([np.zeros(zero_shape), run], axis=axis)  # run[i] = sum(padded[:i])
+
+    def integral(x):  # integral of the padded pixels from 0 to x (pixel-edge coordinate)
+        i = np.floor(x).astype(np.intp)
+        f = x - i
+        f = f[:, None] if axis == 0 else f[None, :]
+        return np.take(run, i, axis=axis) + f * np.take(padded, i, axis=axis)
+
+    if step >= 1.0:  # windows tile the axis: one integral per window edge
+        edges = (np.arange(n_out + 1, dtype=np.float64) - 0.5) * step + pad
+        out = np.diff(integral(edges), axis=axis) / step
+    else:  # one-pixel windows overlap
+        centres = np.arange(n_out, dtype=np.float64) * step + pad
+        out = integral(centres + 0.5) - integral(centres - 0.5)
+    return out.astype(np.float32)
+
+
+def _sample_at_vertices(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Area average of ``a`` over a cell centred on each vertex.
+
+    The vertices span the image from border to border: vertex (r, c) sits at image position
+    (c * W / (cols - 1), r * H / (rows - 1)) in pixel-edge coordinates and its cell is one
+    vertex spacing wide, so the depth a vertex carries is the depth under it, and UV (0, 0)
+    to (1, 1) is exactly the image.
+    """
     h, w = a.shape
-    if (rows, cols) == (h, w):
-        return a.astype(np.float32, copy=True)
-    down = rows <= h and cols <= w
-    resample = Image.Resampling.BOX if down else Image.Resampling.BILINEAR
-    img = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))  # mode "F"
-    return np.asarray(img.resize((cols, rows), resample), dtype=np.float32)
+    if w / cols >= h / rows:  # shrink the axis that shrinks most first: less work after
+        return _area_average_axis(_area_average_axis(a, cols, 1), rows, 0)
+    return _area_average_axis(_area_average_axis(a, rows, 0), cols, 1)
 
 
 def _sample(depth: np.ndarray, rows: int, cols: int, background_level: float):
     """Grid depth and foreground mask.
 
-    Each vertex gets the mean depth of the *foreground* part of its cell, so cells on the
-    silhouette are not pulled towards 0 by the background they overlap; a vertex is
+    Each vertex gets the mean depth of the *foreground* part of its cell, so vertices on
+    the silhouette are not pulled towards 0 by the background they overlap; a vertex is
     foreground when at least half its cell is.
     """
     fg = (depth > background_level).astype(np.float32)
-    coverage = _resize(fg, rows, cols)
-    weighted = _resize(depth * fg, rows, cols)
+    coverage = _sample_at_vertices(fg, rows, cols)
+    weighted = _sample_at_vertices(depth * fg, rows, cols)
     mask = coverage >= _COVERAGE_FOREGROUND
     grid = np.zeros((rows, cols), np.float32)
     np.divide(weighted, coverage, out=grid, where=mask)
@@ -242,8 +280,8 @@ def _check_common(strength, smoothing, width):
         raise ValueError(f"Smoothing must be 0 or more, not {smoothing!r}")
 
 
-def _heights(depth, resolution, strength, smoothing, width, background_level):
-    depth = _as_depth(depth)
+def _heights(depth: np.ndarray, resolution, strength, smoothing, width, background_level):
+    """Front heights (rows, cols) in metres and the foreground mask; ``depth`` is checked."""
     _check_common(strength, smoothing, width)
     rows, cols = grid_shape(depth.shape, resolution)
     grid, mask = _sample(depth, rows, cols, float(background_level))
@@ -260,7 +298,8 @@ def heights_only(depth, resolution: int = DEFAULT_RESOLUTION, strength: float = 
     Exactly the z values :func:`depth_to_relief` gives its front vertices (background
     vertices are 0), so an existing relief can be updated in place through ``grid_index``.
     """
-    return _heights(depth, resolution, strength, smoothing, width, background_level)[0]
+    return _heights(_as_depth(depth), resolution, strength, smoothing, width,
+                    background_level)[0]
 
 
 # --------------------------------------------------------------------------------------------
