@@ -255,9 +255,15 @@ def test_cut_removes_background_faces():
     flat = relief.depth_to_relief(d, resolution=100, background="CUT", strength=0.0)
     disk = np.pi * (0.2 * 70 / 200) ** 2
     assert 0.95 * disk < relief.surface_area(flat) <= disk
-    # triangles only on the silhouette: each has a boundary edge
+    # triangles only on the silhouette: each has a boundary edge (its diagonal)
     c = relief.check_manifold(cut)
     assert cut.num_triangles > 0 and c["manifold"] and c["consistent"]
+    a, b = edge_list(cut)
+    key = a.astype(np.int64) * cut.num_vertices + b
+    on_boundary = ~np.isin(b.astype(np.int64) * cut.num_vertices + a, key)
+    tri_loops = cut.poly_start[cut.poly_size == 3, None] + np.arange(3)
+    assert np.all(on_boundary[tri_loops].any(axis=1))
+    assert relief.depth_to_relief(d, resolution=100, background="BASE").num_triangles == 0
     assert boundary_loops(cut) == 1 and islands(cut) == 1
 
 
