@@ -96,7 +96,8 @@ class BackgroundRemovalProvider(Provider):
         """GET /v1/version and /v1/modes: free, and they prove the key and the host work."""
         response = self._get("v1/version", cancel)
         version = response.text.strip().strip('"') or "unknown version"
-        missing = [m for m in MODES.values() if m not in self.modes(cancel=cancel)]
+        offered = self.modes(cancel=cancel)
+        missing = [m for m in MODES.values() if m not in offered]
         credits = http.credits_from(response)
         status = f"{self.label}: service {version[:40]}"
         if missing:
