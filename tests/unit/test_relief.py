@@ -406,11 +406,22 @@ def test_array_types_and_layout():
     assert np.unique(m.loop_vertex).size == m.num_vertices  # no unused vertices
 
 
-def test_accepts_uint8_like_and_odd_input():
+def test_accepts_integer_nan_and_single_channel_depth():
     d = dome(50, 70)
+    as_u8 = np.round(d * 255).astype(np.uint8)
+    np.testing.assert_allclose(relief.heights_only(as_u8, 35, 0.1, 1.0),
+                               relief.heights_only(as_u8 / np.float32(255), 35, 0.1, 1.0),
+                               atol=1e-7)
+    as_u16 = np.round(d * 65535).astype(np.uint16)
+    np.testing.assert_allclose(relief.heights_only(as_u16, 35, 0.1, 1.0),
+                               relief.heights_only(d, 35, 0.1, 1.0), atol=1e-6)
     d[0, 0] = np.nan
     m = relief.depth_to_relief(d[:, :, None], resolution=35)
     assert np.isfinite(m.co).all()
+    thin = relief.depth_to_relief(np.full((4, 400), 0.5, np.float32), resolution=100,
+                                  smoothing=8.0, solid=True)  # blur wider than the grid
+    assert thin.grid_shape == (2, 100) and relief.check_manifold(thin)["watertight"]
+    np.testing.assert_allclose(thin.co[: thin.n_front, 2], 0.5 * 0.1 * 0.2, rtol=1e-5)
     up = relief.depth_to_relief(dome(20, 30), resolution=300, background="BASE")  # upsampling
     assert up.grid_shape == (200, 300)
 
