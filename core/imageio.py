@@ -23,7 +23,6 @@ from ..providers.base import ProviderError
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSION = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 JPEG_QUALITY = 95  # re-encoding for size only: keep it visually lossless
-_MODES = {2: "L", 3: "RGB", 4: "RGBA"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,11 +84,11 @@ def as_rgb(array: np.ndarray) -> np.ndarray:
 
 
 def to_pil(array: np.ndarray) -> Image.Image:
+    """uint8 (H, W) / (H, W, 3) / (H, W, 4) -> L / RGB / RGBA; float32 (H, W) -> F."""
     a = np.asarray(array)
-    if a.dtype == np.float32 and a.ndim == 2:
-        return Image.fromarray(a, "F")
-    a = as_uint8(a)
-    return Image.fromarray(np.ascontiguousarray(a), _MODES[a.ndim if a.ndim == 2 else a.shape[2]])
+    if not (a.dtype == np.float32 and a.ndim == 2):
+        a = as_uint8(a)
+    return Image.fromarray(np.ascontiguousarray(a))  # Pillow infers the mode from the shape
 
 
 def encode(array: np.ndarray, fmt: str = "PNG", *, quality: int = JPEG_QUALITY) -> bytes:
@@ -132,7 +131,7 @@ def decode(data: bytes, *, service: str, mode: Optional[str] = None,
     if mode == "RGBA" and not has_alpha:
         raise ProviderError(f"{service}: the service sent back an image without transparency")
     if img.mode in ("I;16", "I;16B", "I") and mode == "L":
-        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).astype(np.uint8), "L")
+        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).astype(np.uint8))
     if mode is not None and img.mode != mode:
         img = img.convert(mode)
     return np.asarray(img).copy()
@@ -148,8 +147,10 @@ def scaled_size(size: tuple, limits: Limits) -> tuple:
         scale = limits.max_side / max(w, h)
     if scale >= 1.0:
         return w, h
-    scale *= 1.0 - 1e-9  # so that float rounding never lands a pixel over the limit
-    return max(1, int(w * scale)), max(1, int(h * scale))
+    nw, nh = max(1, int(w * scale + 1e-6)), max(1, int(h * scale + 1e-6))
+    while limits.max_pixels and nw * nh > limits.max_pixels:  # float rounding: a step or two
+        nw, nh = nw - (nw >= nh), nh - (nh > nw)
+    return nw, nh
 
 
 def resize(array: np.ndarray, size: tuple, *, resample=Image.LANCZOS) -> np.ndarray:

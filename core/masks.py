@@ -40,7 +40,7 @@ def binarise(mask: np.ndarray, size: Optional[tuple] = None, *, threshold: int =
     """
     m = as_mask(mask)
     if size is not None and (m.shape[1], m.shape[0]) != tuple(size):
-        m = np.asarray(Image.fromarray(m, "L").resize(tuple(size), Image.BOX))
+        m = np.asarray(Image.fromarray(m).resize(tuple(size), Image.BOX))
     return np.where(m > threshold, 255, 0).astype(np.uint8)
 
 
