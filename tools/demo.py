@@ -168,7 +168,8 @@ def main() -> int:
         bpy.ops.object.select_all(action="DESELECT")
         relief.select_set(True)
         bpy.context.view_layer.objects.active = relief
-        bpy.ops.wm.stl_export(filepath=str(stl), export_selected_objects=True)
+        # Slicers read STL numbers as millimetres: the 0.2 m relief becomes 200 mm.
+        bpy.ops.wm.stl_export(filepath=str(stl), export_selected_objects=True, global_scale=1000)
 
     with step("normals -> normal map on the relief's material"):
         bpy.ops.mapsmith.normal_map(image=photo.name)
