@@ -110,8 +110,8 @@ class FakeServices:
         handler = type("Handler", (_Handler,), {"services": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                         name="fake-services").start()
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True,
+                         name="fake-services").start()  # a short poll: quick shutdown
         return self
 
     def stop(self) -> None:
