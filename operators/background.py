@@ -1,9 +1,13 @@
-"""mapsmith.remove_background: background removal -> alpha cutout or mask image."""
+"""mapsmith.remove_background: background removal -> alpha cutout on a plane, or a mask image."""
+
+import numpy as np
 
 import bpy
-from bpy.props import EnumProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
-from ..blender import pixels
+from ..blender import nodes
+from ..core import relief
+from ..providers import ProviderError
 from .base import JobOperator, image_prop, provider_prop
 
 MODES = (
@@ -23,12 +27,68 @@ class MAPSMITH_OT_remove_background(JobOperator, bpy.types.Operator):
     image: image_prop()
     provider: provider_prop("background")
     mode: EnumProperty(name="Mode", items=MODES, default="CUTOUT")
+    height: FloatProperty(
+        name="Plane Height", default=1.0, min=0.001, soft_max=100.0,
+        subtype="DISTANCE", unit="LENGTH", description="Height of the cutout plane")
+    trim: BoolProperty(
+        name="Trim Mesh", default=False,
+        description="Cut the plane's mesh to the subject's outline too, so the cutout also "
+                    "shows in solid view and in exports without alpha")
+    trim_resolution: IntProperty(
+        name="Trim Resolution", default=128, min=8, soft_max=512, max=2048,
+        description="Vertices along the long side of the trimmed mesh")
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(self, "mode")
+        if self.mode != "MASK":
+            layout.prop(self, "height")
+            layout.prop(self, "trim")
+            row = layout.row()
+            row.active = self.trim
+            row.prop(self, "trim_resolution")
+        layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):
         rgb, mode = source.rgba[..., :3], self.mode
-        return lambda token: provider.background(rgb, mode, cancel=token)
+        trim = self.trim and mode != "MASK"
+        height, resolution = self.height, self.trim_resolution
+        h, w = rgb.shape[:2]
 
-    def finish(self, context, source, result):
-        suffix = "mask" if self.mode == "MASK" else "cutout"
-        pixels.new_image(f"{source.stem} {suffix}", result.image, non_color=self.mode == "MASK")
-        return result.note
+        def work(token):
+            token.progress(0.0, "removing the background")
+            result = provider.background(rgb, mode, cancel=token)
+            if not trim:
+                return result, None
+            token.progress(0.8, "trimming the mesh")
+            alpha = result.image[..., 3].astype(np.float32) / 255.0
+            try:
+                mesh = relief.depth_to_relief(
+                    alpha, resolution=resolution, width=height * max(w, h) / h,
+                    strength=0.0, smoothing=0.0, background="CUT", background_level=0.5)
+            except ValueError:
+                raise ProviderError("The cutout is empty: nothing to trim to") from None
+            return result, mesh
+
+        return work
+
+    def finish(self, context, source, payload):
+        result, trimmed = payload
+        stem = source.stem
+        note = f" ({result.note})" if result.note else ""
+        if self.mode == "MASK":
+            image = nodes.result_image(stem, "mask", result.image, non_color=True)
+            return f'Mask "{image.name}"{note}'
+
+        image = nodes.result_image(stem, "cutout", result.image, non_color=False)
+        material, tree, bsdf, _output, tex = nodes.photo_material(stem, "cutout", image)
+        tex.label = "Cutout"
+        nodes.link_alpha(material, tree, bsdf, tex.outputs["Alpha"],
+                         blended=self.mode == "CUTOUT_SHADOW")
+        if trimmed is not None:
+            mesh = nodes.mesh_from_arrays(f"{stem} cutout", trimmed)
+        else:
+            mesh = nodes.plane_mesh(f"{stem} cutout", *nodes.plane_size(*source.size, self.height))
+        obj = nodes.add_object(context, f"{stem} cutout", mesh, material)
+        return f'Cutout "{obj.name}"{note}'

@@ -1,25 +1,101 @@
 """mapsmith.normal_map: portrait surface normals -> normal-map texture in the material."""
 
 import bpy
+from bpy.props import BoolProperty, FloatProperty
 
-from ..blender import pixels
+from ..blender import nodes
+from ..core import normals
 from .base import JobOperator, image_prop, provider_prop
 
 
 class MAPSMITH_OT_normal_map(JobOperator, bpy.types.Operator):
-    """Estimate the portrait's surface normals and wire them into the material as a normal map"""
+    """Estimate the portrait's surface normals and wire them into the material as a normal map.
+    The active object's material gets them; without an active mesh, a new photo plane does"""
 
     bl_idname = "mapsmith.normal_map"
     bl_label = "Normal Map"
-    capability = "normals"
 
     image: image_prop()
     provider: provider_prop("normals")
+    from_depth: BoolProperty(
+        name="From Depth", default=False,
+        description="Compute the normals from the provider's depth map instead of asking for "
+                    "normals (works with depth-only providers)")
+    depth_strength: FloatProperty(
+        name="Depth Strength", default=1.0, min=0.0, soft_max=4.0,
+        description="How strongly the depth bends the normals (From Depth only)")
+    flip_green: BoolProperty(
+        name="Flip Green (DirectX)", default=False,
+        description="Write a DirectX-style map (green = down). Blender and glTF expect "
+                    "OpenGL (green = up): leave off unless the map is for a DirectX engine")
+    strength: FloatProperty(
+        name="Strength", default=1.0, min=0.0, soft_max=5.0,
+        description="Strength of the Normal Map node")
+    height: FloatProperty(
+        name="Plane Height", default=1.0, min=0.001, soft_max=100.0,
+        subtype="DISTANCE", unit="LENGTH",
+        description="Height of the new photo plane (when there is no active mesh object)")
+
+    # Normals and depth are offered by the same providers, so one Provider property serves
+    # both; which one is asked for follows From Depth.
+    @property
+    def capability(self):
+        return "depth" if self.from_depth else "normals"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(self, "from_depth")
+        row = layout.row()
+        row.active = self.from_depth
+        row.prop(self, "depth_strength")
+        layout.prop(self, "flip_green")
+        layout.prop(self, "strength")
+        layout.prop(self, "height")
+        layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):
         rgb = source.rgba[..., :3]
-        return lambda token: provider.normals(rgb, cancel=token)
+        from_depth, depth_strength, flip = self.from_depth, self.depth_strength, self.flip_green
 
-    def finish(self, context, source, result):
-        pixels.new_image(f"{source.stem} normals", result.image, non_color=True)
-        return result.note
+        def work(token):
+            token.progress(0.0, "estimating depth" if from_depth else "estimating normals")
+            if from_depth:
+                result = provider.depth(rgb, cancel=token)
+                token.progress(0.8, "normals from depth")
+                encoded = normals.normals_from_depth(result.image, depth_strength)
+            else:
+                result = provider.normals(rgb, cancel=token)
+                encoded = result.image[..., :3]
+            if flip:
+                encoded = normals.flip_green(encoded)
+            return result, encoded
+
+        return work
+
+    def finish(self, context, source, payload):
+        result, encoded = payload
+        stem = source.stem
+        image = nodes.result_image(stem, "normals", encoded, non_color=True)
+        obj = context.active_object
+        if obj is not None and obj.type == "MESH":
+            material = obj.active_material
+            if material is None:
+                material = nodes.new_material(stem, "material")
+                obj.data.materials.append(material)
+            where = f'material "{material.name}"'
+        else:
+            plane = nodes.plane_mesh(stem, *nodes.plane_size(*source.size, self.height))
+            material = nodes.photo_material(stem, "photo", nodes.photo_image(source))[0]
+            obj = nodes.add_object(context, stem, plane, material)
+            where = f'new plane "{obj.name}"'
+        nodes.add_normal_map(material, image, strength=self.strength, uv_map=uv_map(obj))
+        note = f" ({result.note})" if result.note else ""
+        return f'Normal map "{image.name}" in {where}{note}'
+
+
+def uv_map(obj) -> str:
+    """The UV map the object renders with (empty: the node uses the active one)."""
+    layers = obj.data.uv_layers
+    render = next((uv for uv in layers if uv.active_render), None)
+    return render.name if render is not None else ""

@@ -1,13 +1,35 @@
-"""mapsmith.depth_relief: portrait depth -> relief mesh."""
+"""mapsmith.depth_relief: portrait depth -> relief mesh (or a displaced plane)."""
+
+import math
+
+import numpy as np
 
 import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
-from ..blender import pixels
+from ..blender import nodes
+from ..core import relief
+from ..providers import ProviderError
 from .base import JobOperator, image_prop, provider_prop
+
+METHODS = (
+    ("MESH", "Mesh", "Real geometry built from the depth: can be cut out, made solid and "
+                     "3D printed"),
+    ("MODIFIERS", "Displace Modifier", "A plane with Subdivision and Displace modifiers "
+                                       "driven by the depth image: light and editable"),
+)
+BACKGROUNDS = (
+    ("CUT", "Cut Away", "Remove the background: only the person remains"),
+    ("BASE", "Flat Base", "Keep the whole picture, the background flat at the bottom"),
+)
+
+# Highest Subdivision level the Displace path uses in the viewport (64 x 64 quads): the
+# render level follows the resolution.
+_VIEWPORT_LEVELS = 6
 
 
 class MAPSMITH_OT_depth_relief(JobOperator, bpy.types.Operator):
-    """Estimate the portrait's depth and build a relief mesh from it"""
+    """Estimate the portrait's depth and build a relief from it"""
 
     bl_idname = "mapsmith.depth_relief"
     bl_label = "Depth Relief"
@@ -15,11 +37,139 @@ class MAPSMITH_OT_depth_relief(JobOperator, bpy.types.Operator):
 
     image: image_prop()
     provider: provider_prop("depth")
+    method: EnumProperty(name="Method", items=METHODS, default="MESH")
+    resolution: IntProperty(
+        name="Resolution", default=relief.DEFAULT_RESOLUTION, min=2, soft_min=16,
+        max=relief.MAX_RESOLUTION, soft_max=2048,
+        description="Vertices along the image's long side (the short side in proportion)")
+    size: FloatProperty(
+        name="Size", default=relief.DEFAULT_WIDTH, min=0.001, soft_max=10.0,
+        subtype="DISTANCE", unit="LENGTH",
+        description="Length of the image's long side")
+    strength: FloatProperty(
+        name="Strength", default=relief.DEFAULT_STRENGTH, min=0.0, soft_max=0.5,
+        subtype="FACTOR", description="Height of the nearest point, as a fraction of Size")
+    smoothing: FloatProperty(
+        name="Smoothing", default=relief.DEFAULT_SMOOTHING, min=0.0, soft_max=8.0,
+        description="Blur of the depth in grid cells: removes noise, keeps the shape")
+    background: EnumProperty(name="Background", items=BACKGROUNDS, default="CUT")
+    solid: BoolProperty(
+        name="Solid", default=False,
+        description="Close the relief with a flat back and a rim wall: watertight, "
+                    "ready to 3D print")
+    thickness: FloatProperty(
+        name="Thickness", default=relief.DEFAULT_THICKNESS, min=0.0001, soft_max=0.05,
+        subtype="DISTANCE", unit="LENGTH", description="Back plate under the lowest point")
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(self, "method")
+        layout.prop(self, "resolution")
+        layout.prop(self, "size")
+        layout.prop(self, "strength")
+        layout.prop(self, "smoothing")
+        layout.prop(self, "background")
+        if self.method == "MESH":
+            layout.prop(self, "solid")
+            sub = layout.row()
+            sub.active = self.solid
+            sub.prop(self, "thickness")
+        layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):
         rgb = source.rgba[..., :3]
-        return lambda token: provider.depth(rgb, cancel=token)
+        options = dict(resolution=self.resolution, width=self.size, strength=self.strength,
+                       smoothing=self.smoothing, background=self.background,
+                       solid=self.solid, thickness=self.thickness)
+        method = self.method
 
-    def finish(self, context, source, result):
-        pixels.new_image(f"{source.stem} depth", result.image, non_color=True)
-        return result.note
+        def work(token):
+            token.progress(0.0, "estimating depth")
+            result = provider.depth(rgb, cancel=token)
+            token.progress(0.7, "building the relief")
+            try:
+                if method == "MESH":
+                    return result, relief.depth_to_relief(result.image, **options)
+                return result, _displace_map(result.image, options)
+            except ValueError as err:
+                raise ProviderError(str(err)) from None
+
+        return work
+
+    def finish(self, context, source, payload):
+        result, built = payload
+        stem = source.stem
+        photo = nodes.photo_image(source)
+        if self.method == "MESH":
+            obj = _build_mesh(context, stem, photo, built)
+        else:
+            obj = _build_displaced(context, stem, photo, built, self)
+        note = f" ({result.note})" if result.note else ""
+        return f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}'
+
+
+def _displace_map(depth, options) -> np.ndarray:
+    """RGBA float depth image for the Displace path: smoothed depth in RGB, the foreground
+    (depth > 0) in alpha so the material can cut the background away."""
+    depth = np.clip(np.asarray(depth, np.float32), 0.0, 1.0)
+    height, width = depth.shape
+    # Smoothing is in grid cells: convert to image pixels.
+    sigma = options["smoothing"] * max(height, width) / max(options["resolution"] - 1, 1)
+    fg = depth > 0.0
+    # Smooth the foreground only (normalised blur), so the silhouette keeps its height.
+    m = fg.astype(np.float32)
+    num, den = relief.gaussian_blur(depth * m, sigma), relief.gaussian_blur(m, sigma)
+    smooth = np.where(fg, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
+    if options["background"] == "BASE":
+        alpha = np.ones_like(depth)
+    else:
+        alpha = fg.astype(np.float32)
+    return np.dstack([smooth, smooth, smooth, alpha])
+
+
+def _build_mesh(context, stem, photo, rm):
+    mesh = nodes.mesh_from_arrays(f"{stem} relief", rm)
+    smooth = np.zeros(rm.num_polygons, bool)
+    smooth[:rm.n_front_polys] = True      # the face smooth; back and rim stay crisp
+    mesh.polygons.foreach_set("use_smooth", smooth)
+    material, tree, bsdf, _output, _tex = nodes.photo_material(stem, "relief", photo)
+    nodes.unlink_alpha(material, tree, bsdf)
+    return nodes.add_object(context, f"{stem} relief", mesh, material)
+
+
+def _build_displaced(context, stem, photo, depth_rgba, op):
+    height, width = depth_rgba.shape[:2]
+    if width >= height:
+        size_x, size_y = op.size, op.size * height / width
+    else:
+        size_x, size_y = op.size * width / height, op.size
+    mesh = nodes.plane_mesh(f"{stem} relief", size_x, size_y)
+    depth = nodes.result_image(stem, "depth", depth_rgba, non_color=True, float_buffer=True)
+    material, tree, bsdf, _output, _tex = nodes.photo_material(stem, "relief displaced", photo)
+    tex = nodes.image_node(tree, bsdf, depth, name="Mapsmith Depth", label="Depth (cutout)",
+                           row=1)
+    if op.background == "CUT":
+        nodes.link_alpha(material, tree, bsdf, tex.outputs["Alpha"])
+    else:
+        nodes.unlink_alpha(material, tree, bsdf)
+    nodes.frame(tree, "Mapsmith Cutout Frame", "Cutout", [tex])
+    obj = nodes.add_object(context, f"{stem} relief", mesh, material)
+    nodes.smooth_shading(mesh)
+
+    texture = bpy.data.textures.new(depth.name, "IMAGE")
+    texture.image = depth
+    texture.extension = "EXTEND"
+    levels = max(1, math.ceil(math.log2(max(op.resolution - 1, 2))))
+    subdiv = obj.modifiers.new("Subdivision", "SUBSURF")
+    subdiv.subdivision_type = "SIMPLE"
+    subdiv.levels = min(levels, _VIEWPORT_LEVELS)
+    subdiv.render_levels = min(levels, 11)
+    displace = obj.modifiers.new("Displace", "DISPLACE")
+    displace.texture = texture
+    displace.texture_coords = "UV"
+    displace.uv_layer = "UVMap"
+    displace.direction = "NORMAL"
+    displace.mid_level = 0.0
+    displace.strength = op.strength * op.size
+    return obj

@@ -1,0 +1,400 @@
+"""Node trees, photo planes and meshes for the operators' results.
+
+Conventions follow Blender's own tools:
+
+- Node Wrangler's principled setup: colour maps stay sRGB, data maps (normals, depth,
+  masks) are Non-Color; normals go through a Normal Map node, heights through a
+  Displacement node into the Material Output; related nodes sit in a labelled frame.
+- Images as Planes: a plane sized to the image's aspect (height 1 m by default), facing
+  the front view (-Y), alpha linked to the Principled BSDF and the material's
+  ``surface_render_method`` chosen for the kind of transparency.
+
+Everything is find-or-create by a fixed node name (``"Mapsmith ..."``), so running an
+operator again updates the nodes it made instead of adding more. Image colour spaces are
+set where the images are created (``pixels.new_image``), never here: changing the colour
+space of an image that already holds pixels wipes or converts them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+import bpy
+
+from . import datablocks, pixels
+
+# Where the columns of a tree go, relative to the Principled BSDF.
+_X_TEXTURE = -900.0
+_X_CONVERTER = -450.0
+_X_OUTPUT = 400.0
+_ROW = 320.0
+
+TAG_SOURCE = "mapsmith_source"   # custom property on data-blocks Mapsmith made: the source stem
+TAG_ROLE = "mapsmith_role"       # ... and what it is ("normals", "depth", "photo", ...)
+
+
+# ---------------------------------------------------------------------------------------------
+# Our own data-blocks: tagged, so a re-run finds and updates them and nothing else.
+# ---------------------------------------------------------------------------------------------
+
+def tag(idb, stem: str, role: str):
+    idb[TAG_SOURCE] = stem
+    idb[TAG_ROLE] = role
+    return idb
+
+
+def find_tagged(collection, stem: str, role: str):
+    """The data-block Mapsmith made for ``stem`` in ``role`` (None if the user removed it)."""
+    for idb in collection:
+        if idb.get(TAG_SOURCE) == stem and idb.get(TAG_ROLE) == role and idb.library is None:
+            return idb
+    return None
+
+
+def result_image(stem: str, role: str, px: np.ndarray, *, non_color: bool,
+                 float_buffer: bool = False, reuse: str = "") -> "bpy.types.Image":
+    """An image named "<stem> <role>" holding ``px`` (top row first).
+
+    With ``reuse`` (a tag, e.g. "material normals"), the image Mapsmith made earlier for the
+    same source and tag is updated in place when its size and kind still fit. Other images,
+    the user's above all, are never touched.
+    """
+    height, width = px.shape[:2]
+    image = find_tagged(bpy.data.images, stem, reuse) if reuse else None
+    if image is not None and (tuple(image.size) != (width, height)
+                              or image.is_float != float_buffer
+                              or image.colorspace_settings.is_data != non_color):
+        image = None
+    if image is None:
+        name = datablocks.unique_name(bpy.data.images, f"{stem} {role}")
+        image = pixels.new_image(name, px, non_color=non_color, float_buffer=float_buffer)
+        return tag(image, stem, reuse or role)
+    if px.dtype == np.uint8:
+        px = px.astype(np.float32) / 255.0
+    if px.ndim == 2:
+        px = np.dstack([px, px, px, np.ones_like(px)])
+    elif px.shape[2] == 3:
+        px = np.dstack([px, np.ones(px.shape[:2], np.float32)])
+    pixels.write(image, px)
+    if image.packed_file is not None:
+        image.pack()                      # re-pack the new pixels, or a reload brings back the old
+    return image
+
+
+def pack(image: "bpy.types.Image") -> None:
+    """Pack a generated result into the .blend (never the user's own files)."""
+    if image.packed_file is None:
+        pixels.pack(image)
+
+
+# ---------------------------------------------------------------------------------------------
+# Materials
+# ---------------------------------------------------------------------------------------------
+
+def node_tree(material: "bpy.types.Material") -> "bpy.types.ShaderNodeTree":
+    """The material's node tree, creating it the way the UI's "Use Nodes" does (< 5.0)."""
+    if material.node_tree is None or (bpy.app.version < (5, 0, 0) and not material.use_nodes):
+        material.use_nodes = True
+    return material.node_tree
+
+
+def new_material(stem: str, role: str) -> "bpy.types.Material":
+    name = datablocks.unique_name(bpy.data.materials, f"{stem} {role}")
+    material = tag(bpy.data.materials.new(name), stem, role)
+    node_tree(material)
+    return material
+
+
+def material_for(stem: str, role: str) -> "bpy.types.Material":
+    """Mapsmith's material for this source and role, found again on a re-run, else new."""
+    return find_tagged(bpy.data.materials, stem, role) or new_material(stem, role)
+
+
+def _find(tree, bl_idname: str, name: Optional[str] = None):
+    for node in tree.nodes:
+        if node.bl_idname == bl_idname and (name is None or node.name == name):
+            return node
+    return None
+
+
+def _node(tree, bl_idname: str, name: str, label: str = "", location=None):
+    """Find-or-create a node by its fixed name."""
+    node = tree.nodes.get(name)
+    if node is None or node.bl_idname != bl_idname:
+        node = tree.nodes.new(bl_idname)
+        node.name = name
+    if label:
+        node.label = label
+    if location is not None:
+        _place(node, location)
+    return node
+
+
+def _place(node, location) -> None:
+    # 4.4+ stores locations relative to the parent frame; location_absolute is the view's.
+    if hasattr(node, "location_absolute"):
+        node.location_absolute = location
+    else:
+        node.location = location
+
+
+def principled(material: "bpy.types.Material"):
+    """(Principled BSDF, Material Output) of the material, created and linked if missing."""
+    tree = node_tree(material)
+    output = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial"
+                   and n.is_active_output), None) or _find(tree, "ShaderNodeOutputMaterial")
+    if output is None:
+        output = tree.nodes.new("ShaderNodeOutputMaterial")
+    surface = output.inputs["Surface"]
+    bsdf = None
+    if surface.is_linked and surface.links[0].from_node.bl_idname == "ShaderNodeBsdfPrincipled":
+        bsdf = surface.links[0].from_node
+    bsdf = bsdf or _find(tree, "ShaderNodeBsdfPrincipled")
+    if bsdf is None:
+        bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+        _place(bsdf, (output.location.x - 400.0, output.location.y))
+    if not surface.is_linked:
+        tree.links.new(bsdf.outputs["BSDF"], surface)
+    return bsdf, output
+
+
+def _origin(bsdf):
+    loc = getattr(bsdf, "location_absolute", bsdf.location)
+    return float(loc[0]), float(loc[1])
+
+
+def image_node(tree, bsdf, image, *, name: str, label: str, row: int,
+               extension: str = "EXTEND") -> "bpy.types.ShaderNodeTexImage":
+    """An Image Texture node for ``image``, in the texture column at ``row`` (0 = top).
+
+    EXTEND (not REPEAT) so the photo's edge does not bleed across the plane's border.
+    """
+    x, y = _origin(bsdf)
+    node = _node(tree, "ShaderNodeTexImage", name, label, (x + _X_TEXTURE, y - row * _ROW))
+    node.image = image
+    node.extension = extension
+    node.interpolation = "Linear"
+    return node
+
+
+def _replace_link(tree, from_socket, to_socket):
+    for link in list(to_socket.links):
+        tree.links.remove(link)
+    return tree.links.new(from_socket, to_socket)
+
+
+def link_base_color(tree, bsdf, tex) -> None:
+    _replace_link(tree, tex.outputs["Color"], bsdf.inputs["Base Color"])
+
+
+def link_alpha(material, tree, bsdf, socket, *, blended: bool = False) -> None:
+    """Alpha into the BSDF, with the render method that suits it.
+
+    DITHERED (EEVEE's default) handles a cut-out subject with correct sorting, shadows and
+    raytracing; BLENDED gives smooth semi-transparency (a soft shadow) at the cost of
+    sorting. Cycles ignores both and always renders alpha exactly. ``blend_method`` is the
+    pre-4.2 name, kept in step where it still exists (exporters still read it).
+    """
+    _replace_link(tree, socket, bsdf.inputs["Alpha"])
+    if hasattr(material, "blend_method"):
+        material.blend_method = "BLEND" if blended else "HASHED"
+    material.surface_render_method = "BLENDED" if blended else "DITHERED"
+    if hasattr(material, "use_transparency_overlap"):
+        material.use_transparency_overlap = not blended
+
+
+def unlink_alpha(material, tree, bsdf) -> None:
+    for link in list(bsdf.inputs["Alpha"].links):
+        tree.links.remove(link)
+    material.surface_render_method = "DITHERED"
+
+
+def link_normal_map(tree, bsdf, tex, *, strength: float = 1.0, uv_map: str = "",
+                    row: int = 2) -> "bpy.types.ShaderNodeNormalMap":
+    """Image (Non-Color) -> Normal Map (tangent space) -> BSDF Normal."""
+    x, y = _origin(bsdf)
+    nmap = _node(tree, "ShaderNodeNormalMap", "Mapsmith Normal Map", "Normal Map",
+                 (x + _X_CONVERTER, y - row * _ROW))
+    nmap.space = "TANGENT"
+    nmap.uv_map = uv_map
+    nmap.inputs["Strength"].default_value = strength
+    _replace_link(tree, tex.outputs["Color"], nmap.inputs["Color"])
+    _replace_link(tree, nmap.outputs["Normal"], bsdf.inputs["Normal"])
+    return nmap
+
+
+def link_displacement(material, tree, bsdf, output, tex, *, scale: float,
+                      midlevel: float = 0.0, row: int = 3) -> "bpy.types.ShaderNodeDisplacement":
+    """Height image -> Displacement -> Material Output; true displacement plus bump.
+
+    Midlevel 0: depth 0 (the background) stays on the surface and the subject rises
+    ``scale`` metres at depth 1, along the surface normal (towards the viewer).
+    """
+    x, y = _origin(bsdf)
+    disp = _node(tree, "ShaderNodeDisplacement", "Mapsmith Displacement", "Displacement",
+                 (x + _X_CONVERTER, y - row * _ROW))
+    disp.space = "OBJECT"
+    disp.inputs["Midlevel"].default_value = midlevel
+    disp.inputs["Scale"].default_value = scale
+    _replace_link(tree, tex.outputs["Color"], disp.inputs["Height"])
+    _replace_link(tree, disp.outputs["Displacement"], output.inputs["Displacement"])
+    material.displacement_method = "BOTH"
+    return disp
+
+
+def add_normal_map(material, image, *, strength: float = 1.0, uv_map: str = ""):
+    """Normal image (Non-Color) -> Normal Map -> the material's Principled BSDF, framed."""
+    tree = node_tree(material)
+    bsdf, _output = principled(material)
+    tex = image_node(tree, bsdf, image, name="Mapsmith Normals", label="Normals", row=2)
+    nmap = link_normal_map(tree, bsdf, tex, strength=strength, uv_map=uv_map, row=2)
+    frame(tree, "Mapsmith Normal Frame", "Normal Map", [tex, nmap])
+    return tex, nmap
+
+
+def add_displacement(material, image, *, scale: float):
+    """Height image (Non-Color) -> Displacement -> Material Output, framed."""
+    tree = node_tree(material)
+    bsdf, output = principled(material)
+    tex = image_node(tree, bsdf, image, name="Mapsmith Depth", label="Depth", row=3)
+    disp = link_displacement(material, tree, bsdf, output, tex, scale=scale, row=3)
+    frame(tree, "Mapsmith Displacement Frame", "Displacement", [tex, disp])
+    return tex, disp
+
+
+def remove_nodes(tree, *names: str) -> None:
+    for name in names:
+        node = tree.nodes.get(name)
+        if node is not None:
+            tree.nodes.remove(node)
+
+
+def frame(tree, name: str, label: str, children) -> "bpy.types.NodeFrame":
+    """A labelled frame around ``children``, keeping their places in the view."""
+    node = _node(tree, "NodeFrame", name, label)
+    node.label_size = 16
+    node.shrink = True
+    for child in children:
+        loc = tuple(getattr(child, "location_absolute", child.location))
+        child.parent = node
+        _place(child, loc)
+    return node
+
+
+def tidy_output(bsdf, output) -> None:
+    x, y = _origin(bsdf)
+    _place(output, (x + _X_OUTPUT, y))
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry: photo planes and meshes from arrays
+# ---------------------------------------------------------------------------------------------
+
+def plane_size(width_px: int, height_px: int, height: float = 1.0) -> tuple[float, float]:
+    """(x, y) of a plane showing a width_px x height_px image ``height`` metres tall."""
+    return width_px / height_px * height, height
+
+
+def plane_mesh(name: str, size_x: float, size_y: float) -> "bpy.types.Mesh":
+    """One quad centred on the origin in the XY plane, facing +Z, UVs covering the image."""
+    mesh = bpy.data.meshes.new(name)
+    hx, hy = size_x / 2.0, size_y / 2.0
+    co = np.array([-hx, -hy, 0, hx, -hy, 0, hx, hy, 0, -hx, hy, 0], np.float32)
+    mesh.vertices.add(4)
+    mesh.vertices.foreach_set("co", co)
+    mesh.loops.add(4)
+    mesh.loops.foreach_set("vertex_index", np.arange(4, dtype=np.int32))
+    mesh.polygons.add(1)
+    mesh.polygons.foreach_set("loop_start", np.zeros(1, np.int32))
+    uv = mesh.uv_layers.new(name="UVMap")
+    uv.data.foreach_set("uv", np.array([0, 0, 1, 0, 1, 1, 0, 1], np.float32))
+    mesh.update(calc_edges=True)
+    return mesh
+
+
+def resize_plane(mesh: "bpy.types.Mesh", size_x: float, size_y: float) -> None:
+    """Scale a plane made by :func:`plane_mesh` (or any mesh) to a new size in place."""
+    n = len(mesh.vertices)
+    co = np.empty(n * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    co = co.reshape(n, 3)
+    lo, hi = co[:, :2].min(axis=0), co[:, :2].max(axis=0)
+    span = np.maximum(hi - lo, 1e-12)
+    co[:, 0] = (co[:, 0] - lo[0]) / span[0] * size_x - size_x / 2.0
+    co[:, 1] = (co[:, 1] - lo[1]) / span[1] * size_y - size_y / 2.0
+    mesh.vertices.foreach_set("co", co.ravel())
+    mesh.update()
+
+
+def mesh_from_arrays(name: str, rm) -> "bpy.types.Mesh":
+    """A mesh from a :class:`core.relief.ReliefMesh`, with ``foreach_set`` only."""
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(rm.num_vertices)
+    mesh.vertices.foreach_set("co", rm.co.ravel())
+    mesh.loops.add(rm.num_loops)
+    mesh.loops.foreach_set("vertex_index", rm.loop_vertex)
+    mesh.polygons.add(rm.num_polygons)
+    mesh.polygons.foreach_set("loop_start", rm.poly_start)
+    uv = mesh.uv_layers.new(name="UVMap")
+    uv.data.foreach_set("uv", rm.loop_uv.ravel())
+    mesh.update(calc_edges=True)
+    return mesh
+
+
+def add_object(context, name: str, mesh: "bpy.types.Mesh",
+               material: Optional["bpy.types.Material"] = None) -> "bpy.types.Object":
+    """Link a new object at the 3D cursor, upright and facing the front view (-Y), like
+    Images as Planes; it becomes the only selected and the active object."""
+    obj = bpy.data.objects.new(name, mesh)
+    if material is not None:
+        mesh.materials.append(material)
+    place_upright(context, obj)
+    (context.collection or context.scene.collection).objects.link(obj)
+    for other in context.view_layer.objects.selected:
+        other.select_set(False)
+    obj.select_set(True)
+    context.view_layer.objects.active = obj
+    return obj
+
+
+def place_upright(context, obj) -> None:
+    obj.location = context.scene.cursor.location
+    obj.rotation_euler = (math.pi / 2.0, 0.0, 0.0)   # local +Z (the front) -> world -Y
+
+
+def smooth_shading(mesh: "bpy.types.Mesh") -> None:
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
+    mesh.update()
+
+
+# ---------------------------------------------------------------------------------------------
+# The photo itself
+# ---------------------------------------------------------------------------------------------
+
+def photo_image(source) -> "bpy.types.Image":
+    """The source's Blender image; for the last render (no image to use), a packed copy."""
+    if source.image is not None:
+        return source.image
+    image = result_image(source.stem, "photo", source.rgba, non_color=False, reuse="photo")
+    pack(image)
+    return image
+
+
+def photo_material(stem: str, role: str, photo: "bpy.types.Image", *, reuse: bool = False):
+    """A material "<stem> <role>" showing ``photo`` as Base Color; with ``reuse``, the one
+    Mapsmith made before for the same source and role is updated instead.
+
+    Returns (material, tree, bsdf, output, photo texture node).
+    """
+    material = material_for(stem, role) if reuse else new_material(stem, role)
+    tree = node_tree(material)
+    bsdf, output = principled(material)
+    tidy_output(bsdf, output)
+    tex = image_node(tree, bsdf, photo, name="Mapsmith Photo", label="Photo", row=0)
+    link_base_color(tree, bsdf, tex)
+    bsdf.inputs["Roughness"].default_value = 0.6
+    frame(tree, "Mapsmith Photo Frame", "Photo", [tex])
+    return material, tree, bsdf, output, tex
