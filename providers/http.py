@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import http.client
-import json
 import re
 import socket
 import threading
