@@ -1,0 +1,102 @@
+"""mapsmith.remove_background on a real portrait: cutout plane, shadow variant, mask, trim."""
+
+import numpy as np
+import pytest
+
+import bpy
+
+from portrait import (image_bytes, linked, offline, portrait, snapshot)  # noqa: F401
+
+
+def _rgb(image):
+    return (image_bytes(image)[..., :3] * 255).round().astype(np.uint8)
+
+
+def _bsdf(material):
+    return next(n for n in material.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+
+
+@pytest.mark.parametrize("mode, method", [("CUTOUT", "DITHERED"), ("CUTOUT_SHADOW", "BLENDED")])
+def test_cutout_plane_with_alpha_linked(portrait, mode, method):
+    before = image_bytes(portrait)
+    expected = offline().background(_rgb(portrait), mode).image
+    bpy.ops.mapsmith.remove_background(image=portrait.name, mode=mode, trim=False)
+    obj = bpy.data.objects["astronaut cutout"]
+    image = bpy.data.images["astronaut cutout"]
+    assert image.colorspace_settings.name == "sRGB"
+    alpha = (image_bytes(image)[..., 3] * 255).round()
+    assert np.abs(alpha - expected[..., 3]).max() <= 1
+    assert 0 < (alpha > 127).mean() < 1
+    material = obj.active_material
+    bsdf = _bsdf(material)
+    tex, socket = linked(bsdf.inputs["Alpha"])
+    assert tex.image == image and socket.name == "Alpha"
+    assert linked(bsdf.inputs["Base Color"])[0] == tex
+    assert material.surface_render_method == method
+    assert len(obj.data.polygons) == 1
+    assert tuple(obj.dimensions)[:2] == pytest.approx((1.0, 1.0))
+    assert np.array_equal(image_bytes(portrait), before)          # the photo is untouched
+
+
+def test_mask_is_its_own_non_color_image(portrait):
+    objects = len(bpy.data.objects)
+    expected = offline().background(_rgb(portrait), "MASK").image
+    bpy.ops.mapsmith.remove_background(image=portrait.name, mode="MASK")
+    mask = bpy.data.images["astronaut mask"]
+    assert mask.colorspace_settings.name == "Non-Color"
+    got = (image_bytes(mask)[..., 0] * 255).round()
+    assert np.abs(got - expected).max() <= 1
+    assert len(bpy.data.objects) == objects
+
+
+def test_trim_cuts_the_mesh_to_the_outline(portrait):
+    expected = offline().background(_rgb(portrait), "CUTOUT").image[..., 3] > 127
+    bpy.ops.mapsmith.remove_background(image=portrait.name, mode="CUTOUT", trim=True,
+                                       trim_resolution=64)
+    obj = bpy.context.active_object
+    mesh = obj.data
+    assert len(mesh.polygons) > 100
+    # Every vertex lies on the subject (UV -> mask pixel), and far fewer than the full grid.
+    uv = np.empty(len(mesh.loops) * 2, np.float32)
+    mesh.uv_layers.active.data.foreach_get("uv", uv)
+    uv = uv.reshape(-1, 2)
+    h, w = expected.shape
+    cols = np.clip((uv[:, 0] * (w - 1)).round().astype(int), 0, w - 1)
+    rows = np.clip(((1 - uv[:, 1]) * (h - 1)).round().astype(int), 0, h - 1)
+    # Allow for the outline: a grid cell's corner may sit a cell outside the mask.
+    near = np.zeros_like(expected)
+    r = 5
+    for dy in range(-r, r + 1):
+        near |= np.roll(expected, dy, axis=0)
+    for dx in range(-r, r + 1):
+        near |= np.roll(near, dx, axis=1)
+    assert near[rows, cols].all()
+    assert len(mesh.vertices) < 0.9 * 64 * 64
+    covered = len(mesh.polygons) / (63 * 63)
+    assert abs(covered - expected.mean()) < 0.1
+    z = np.empty(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", z)
+    assert np.allclose(z.reshape(-1, 3)[:, 2], 0.0)                # flat
+
+
+def test_failure_leaves_nothing_behind(portrait):
+    from blhelpers import prefs
+    from portrait import closed_port_url
+    bpy.context.preferences.system.use_online_access = True
+    prefs().bgremoval_api_key = "test-key"
+    prefs().bgremoval_url = closed_port_url()
+    prefs().max_retries = 0
+    before = snapshot()
+    with pytest.raises(RuntimeError):
+        bpy.ops.mapsmith.remove_background(image=portrait.name, provider="BGREMOVAL")
+    assert snapshot() == before
+
+
+def test_undo_returns_to_before(portrait):
+    bpy.ops.ed.undo_push(message="before cutout")
+    bpy.ops.mapsmith.remove_background(image=portrait.name, mode="CUTOUT")
+    bpy.ops.ed.undo_push(message="cutout")
+    assert "astronaut cutout" in bpy.data.objects
+    bpy.ops.ed.undo()
+    for coll in (bpy.data.objects, bpy.data.meshes, bpy.data.materials, bpy.data.images):
+        assert "astronaut cutout" not in coll

@@ -1,0 +1,157 @@
+"""mapsmith.depth_relief on a real portrait: geometry, material, failure, undo."""
+
+import math
+import time
+
+import bmesh
+import numpy as np
+import pytest
+
+import bpy
+import mathutils
+
+from portrait import (image_bytes, linked, mod, offline,  # noqa: F401
+                      point_clipdrop_at_closed_port, portrait, snapshot)
+
+
+def _depth(image):
+    rgb = (image_bytes(image)[..., :3] * 255).round().astype(np.uint8)
+    return offline().depth(rgb).image
+
+
+def _co(obj):
+    co = np.empty(len(obj.data.vertices) * 3, np.float32)
+    obj.data.vertices.foreach_get("co", co)
+    return co.reshape(-1, 3)
+
+
+def test_heights_follow_the_depth_map(portrait):
+    relief = mod("core.relief")
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, background="BASE",
+                                  smoothing=0.0, strength=0.1, size=0.2, solid=False)
+    obj = bpy.data.objects["astronaut relief"]
+    expected = relief.heights_only(_depth(portrait), 64, 0.1, 0.0, width=0.2)
+    rows, cols = expected.shape
+    co = _co(obj)
+    assert co.shape[0] == rows * cols == 64 * 64
+    np.testing.assert_allclose(co[:, 2], expected.ravel(), atol=1e-6)
+    assert co[:, 2].max() > 0.01                      # a real relief, not a flat plane
+    # The image's top row is the mesh's +Y side: the head is up there.
+    top, bottom = expected[: rows // 2].mean(), expected[rows // 2:].mean()
+    assert np.isclose(co[co[:, 1] > 0, 2].mean(), top, rtol=0.1) or top == bottom
+
+
+@pytest.mark.parametrize("resolution", [32, 200, 1024])
+def test_vertex_count_follows_resolution(portrait, resolution):
+    t0 = time.perf_counter()
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=resolution,
+                                  background="BASE", solid=False)
+    elapsed = time.perf_counter() - t0
+    obj = bpy.context.active_object
+    rows, cols = mod("core.relief").grid_shape((256, 256), resolution)
+    assert len(obj.data.vertices) == rows * cols == resolution * resolution
+    assert len(obj.data.polygons) == (rows - 1) * (cols - 1)
+    print(f"\nrelief {resolution}x{resolution}: {elapsed:.2f} s")
+
+
+def test_printable_relief_is_manifold_and_watertight(portrait):
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=160, background="CUT",
+                                  solid=True, thickness=0.004)
+    obj = bpy.context.active_object
+    bm = bmesh.new()
+    bm.from_mesh(obj.data)
+    try:
+        assert len(bm.edges) > 0
+        assert all(len(e.link_faces) == 2 for e in bm.edges)
+        assert all(e.is_manifold for e in bm.edges)
+        assert all(v.is_manifold for v in bm.verts)
+        assert bm.calc_volume(signed=True) > 0        # closed, normals pointing outwards
+    finally:
+        bm.free()
+    co = _co(obj)
+    assert np.isclose(co[:, 2].min(), -0.004)
+
+
+def test_relief_object_is_named_upright_at_the_cursor_with_the_photo(portrait):
+    bpy.context.scene.cursor.location = (1.0, 2.0, 3.0)
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=48)
+    obj = bpy.data.objects["astronaut relief"]
+    assert bpy.context.active_object == obj and obj.select_get()
+    assert tuple(obj.location) == pytest.approx((1.0, 2.0, 3.0))
+    assert tuple(obj.rotation_euler) == pytest.approx((math.pi / 2, 0.0, 0.0))
+    front = obj.matrix_world.to_3x3() @ mathutils.Vector((0, 0, 1))
+    assert tuple(front) == pytest.approx((0, -1, 0), abs=1e-6)  # faces the front view
+    assert obj.data.uv_layers.active is not None
+    material = obj.active_material
+    bsdf = next(n for n in material.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+    tex, _ = linked(bsdf.inputs["Base Color"])
+    assert tex.image == portrait
+    assert portrait.colorspace_settings.name == "sRGB"
+
+
+def test_displace_modifier_path(portrait):
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, method="MODIFIERS", resolution=64,
+                                  strength=0.1, size=0.2, background="CUT")
+    obj = bpy.context.active_object
+    assert [m.type for m in obj.modifiers] == ["SUBSURF", "DISPLACE"]
+    displace = obj.modifiers[1]
+    depth = displace.texture.image
+    assert depth.name == "astronaut depth" and depth.colorspace_settings.name == "Non-Color"
+    assert displace.texture_coords == "UV" and displace.mid_level == 0.0
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    try:
+        z = np.empty(len(mesh.vertices) * 3, np.float32)
+        mesh.vertices.foreach_get("co", z)
+        z = z.reshape(-1, 3)[:, 2]
+    finally:
+        evaluated.to_mesh_clear()
+    assert len(z) == 65 * 65
+    assert 0.01 < z.max() <= 0.02 + 1e-4 and z.min() >= -1e-6
+    material = obj.active_material
+    bsdf = next(n for n in material.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+    node, socket = linked(bsdf.inputs["Alpha"])
+    assert node.image == depth and socket.name == "Alpha"
+    assert material.surface_render_method == "DITHERED"
+
+
+def test_the_user_image_is_not_changed(portrait):
+    before = image_bytes(portrait)
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=32)
+    assert np.array_equal(image_bytes(portrait), before)
+
+
+def test_failure_leaves_nothing_behind(portrait):
+    point_clipdrop_at_closed_port()
+    before = snapshot()
+    with pytest.raises(RuntimeError):
+        bpy.ops.mapsmith.depth_relief(image=portrait.name, provider="CLIPDROP")
+    assert snapshot() == before
+
+
+def test_a_failing_finish_rolls_back(portrait, monkeypatch):
+    nodes = mod("blender.nodes")
+
+    def broken(*args, **kwargs):
+        raise ValueError("simulated failure while building")
+
+    monkeypatch.setattr(nodes, "add_object", broken)
+    before = snapshot()
+    with pytest.raises(RuntimeError, match="simulated"):
+        bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=32)
+    assert snapshot() == before
+
+
+def test_undo_returns_to_before(portrait):
+    name = portrait.name
+    before = snapshot()
+    bpy.ops.ed.undo_push(message="before relief")
+    bpy.ops.mapsmith.depth_relief(image=name, resolution=32)
+    bpy.ops.ed.undo_push(message="relief")
+    assert "astronaut relief" in bpy.data.objects
+    bpy.ops.ed.undo()
+    assert "astronaut relief" not in bpy.data.objects
+    assert "astronaut relief" not in bpy.data.meshes
+    assert name in bpy.data.images
+    assert {k: [n for n, _ in v] for k, v in snapshot().items()} == \
+        {k: [n for n, _ in v] for k, v in before.items()}
