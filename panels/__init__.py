@@ -32,20 +32,14 @@ class _MainPanel(_MapsmithPanel):
         prefs = preferences.get(context)
         _draw_source(layout, context)
 
-        col = layout.column(align=True)
-        col.operator("mapsmith.material_setup", icon="MATERIAL")
-        col.separator()
-        col.operator("mapsmith.depth_relief", icon="MOD_DISPLACE")
-        col.operator("mapsmith.normal_map", icon="NORMALS_FACE")
-        row = col.row(align=True)
-        row.operator("mapsmith.remove_background", text="Cutout", icon="IMAGE_RGB_ALPHA").mode = "CUTOUT"
-        row.operator("mapsmith.remove_background", text="Mask", icon="IMAGE_ALPHA").mode = "MASK"
+        layout.operator("mapsmith.material_setup", icon="MATERIAL")
 
         box = layout.box()
         box.label(text="Texture Cleanup", icon="BRUSH_DATA")
         col = box.column(align=True)
         col.operator("mapsmith.cleanup_paint_mask", icon="BRUSH_DATA")
         col.operator("mapsmith.cleanup_apply", icon="CHECKMARK")
+        col.operator("mapsmith.cleanup_discard", icon="X")
 
         box = layout.box()
         box.use_property_split = True
@@ -67,4 +61,114 @@ class MAPSMITH_PT_image(_MainPanel, bpy.types.Panel):
     bl_space_type = "IMAGE_EDITOR"
 
 
-classes = (MAPSMITH_PT_view3d, MAPSMITH_PT_image)
+# -- One sub-panel per capability ---------------------------------------------------------------
+# The options shown are the operator's own remembered properties
+# (``WindowManager.operator_properties_last``): what is set here is what the button (and the
+# next run from a script) uses, and the Adjust Last Operation panel edits the same values.
+
+def _options(context, idname):
+    return context.window_manager.operator_properties_last(idname)
+
+
+class _CapabilityPanel(_MapsmithPanel):
+    bl_options = {"DEFAULT_CLOSED"}
+    operator = ""
+    icon = "NONE"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        props = _options(context, self.operator)
+        if props is not None:
+            self.draw_options(layout, props)
+        layout.operator(self.operator, icon=self.icon)
+
+    def draw_options(self, layout, props):
+        pass
+
+
+class _ReliefPanel(_CapabilityPanel):
+    bl_label = "Depth Relief"
+    operator = "mapsmith.depth_relief"
+    icon = "MOD_DISPLACE"
+
+    def draw_options(self, layout, props):
+        layout.prop(props, "method")
+        col = layout.column(align=True)
+        col.prop(props, "resolution")
+        col.prop(props, "size")
+        col.prop(props, "strength")
+        col.prop(props, "smoothing")
+        layout.prop(props, "background")
+        if props.method == "MESH":
+            row = layout.row(heading="Solid")
+            row.prop(props, "solid", text="")
+            sub = row.row()
+            sub.active = props.solid
+            sub.prop(props, "thickness", text="")
+
+
+class _NormalsPanel(_CapabilityPanel):
+    bl_label = "Normal Map"
+    operator = "mapsmith.normal_map"
+    icon = "NORMALS_FACE"
+
+    def draw_options(self, layout, props):
+        row = layout.row(heading="From Depth")
+        row.prop(props, "from_depth", text="")
+        sub = row.row()
+        sub.active = props.from_depth
+        sub.prop(props, "depth_strength", text="")
+        layout.prop(props, "flip_green")
+        layout.prop(props, "strength")
+        layout.prop(props, "height")
+
+
+class _BackgroundPanel(_CapabilityPanel):
+    bl_label = "Background"
+    operator = "mapsmith.remove_background"
+    icon = "IMAGE_RGB_ALPHA"
+
+    def draw_options(self, layout, props):
+        layout.prop(props, "mode")
+        if props.mode != "MASK":
+            layout.prop(props, "height")
+            row = layout.row(heading="Trim Mesh")
+            row.prop(props, "trim", text="")
+            sub = row.row()
+            sub.active = props.trim
+            sub.prop(props, "trim_resolution", text="")
+
+
+class _MaterialPanel(_CapabilityPanel):
+    bl_label = "One-Click Material"
+    operator = "mapsmith.material_setup"
+    icon = "MATERIAL"
+
+    def draw_options(self, layout, props):
+        col = layout.column(heading="Maps", align=True)
+        col.prop(props, "use_cutout")
+        col.prop(props, "use_normals")
+        col.prop(props, "use_displacement")
+        layout.prop(props, "height")
+        col = layout.column(align=True)
+        col.active = props.use_normals
+        col.prop(props, "normal_strength")
+        col = layout.column(align=True)
+        col.active = props.use_displacement
+        col.prop(props, "displacement")
+        col.prop(props, "subdivisions")
+
+
+def _sub_panels():
+    made = []
+    for space, parent in (("VIEW_3D", MAPSMITH_PT_view3d), ("IMAGE_EDITOR", MAPSMITH_PT_image)):
+        for base in (_MaterialPanel, _ReliefPanel, _NormalsPanel, _BackgroundPanel):
+            name = f"{parent.bl_idname}_{base.operator.split('.')[1]}"
+            made.append(type(name, (base, bpy.types.Panel), {
+                "bl_idname": name, "bl_space_type": space, "bl_parent_id": parent.bl_idname}))
+    return tuple(made)
+
+
+classes = (MAPSMITH_PT_view3d, MAPSMITH_PT_image, *_sub_panels())
