@@ -1,12 +1,29 @@
-"""mapsmith.cleanup_paint_mask / mapsmith.cleanup_apply: paint defects, inpaint them."""
+"""mapsmith.cleanup_paint_mask / cleanup_apply / cleanup_discard: paint defects, inpaint them.
+
+The workflow: Paint Cleanup Mask (a black mask the texture's size becomes the paint canvas,
+shown in red over the texture) -> paint white over what should go -> Apply Cleanup (the
+masked region, with context, goes to the cleanup provider; only the grown mask's texels are
+written back) -> save the texture. One undo step returns the texture (and the mask) exactly;
+see blender/cleanup_undo.py for how, since Blender's undo does not keep image pixels.
+"""
+
+from __future__ import annotations
+
+import time
 
 import bpy
+from bpy.props import BoolProperty, IntProperty
 
+from ..blender import cleanup, cleanup_undo, pixels, sources
+from ..blender.sources import SourceError
 from .base import JobOperator, image_prop, provider_prop
+
+LAST_TIMING: dict = {}  # seconds of the last apply by phase (read, provider, blend, write)
 
 
 class MAPSMITH_OT_cleanup_paint_mask(bpy.types.Operator):
-    """Create (or resume) a cleanup mask on the active texture and start painting it"""
+    """Create (or resume) a cleanup mask on the active texture and start painting it: white
+    marks what to remove, the marks show in red over the texture (Material Preview)"""
 
     bl_idname = "mapsmith.cleanup_paint_mask"
     bl_label = "Paint Cleanup Mask"
@@ -16,11 +33,76 @@ class MAPSMITH_OT_cleanup_paint_mask(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.active_object is not None
+        space = getattr(context, "space_data", None)
+        if space is not None and space.type == "IMAGE_EDITOR" and space.image is not None:
+            return True
+        if context.active_object is None:
+            cls.poll_message_set("Select the object whose texture needs cleaning")
+            return False
+        return True
 
     def execute(self, context):
-        self.report({"ERROR"}, "Not implemented yet")
-        return {"CANCELLED"}
+        space = getattr(context, "space_data", None)
+        flat = (space is not None and space.type == "IMAGE_EDITOR"
+                and (space.image is not None or self.image))
+        try:
+            if flat:
+                texture = cleanup.find_texture(context, self.image)
+            else:
+                obj = context.active_object
+                node = sources.active_texture_node(obj)
+                if node is None:
+                    raise SourceError(
+                        f'"{obj.name}" has no active Image Texture node: in its material, '
+                        "click the Image Texture node holding the texture to clean")
+                if self.image and node.image.name != self.image:
+                    raise SourceError(f'The active Image Texture node shows "{node.image.name}", '
+                                      f'not "{self.image}"')
+                texture = node.image
+                if cleanup.is_mask(texture):
+                    raise SourceError("The active Image Texture node holds a cleanup mask: "
+                                      "make the texture's node active")
+                cleanup.check_texture(texture)
+            mask, created = cleanup.ensure_mask(texture)
+            if flat:
+                cleanup.start_image_editor(context, space, mask)
+            else:
+                cleanup.start_3d(context, obj, node, mask)
+        except SourceError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        verb = "New" if created else "Resumed"
+        self.report({"INFO"}, f'{verb} cleanup mask "{mask.name}": paint white over what should '
+                              "go, then Apply Cleanup")
+        return {"FINISHED"}
+
+
+class MAPSMITH_OT_cleanup_discard(bpy.types.Operator):
+    """Stop painting the cleanup mask without cleaning: the mask is cleared, the preview
+    removed and the texture left as it is"""
+
+    bl_idname = "mapsmith.cleanup_discard"
+    bl_label = "Discard Cleanup Mask"
+    bl_options = {"REGISTER", "UNDO"}
+
+    image: image_prop()
+
+    def execute(self, context):
+        try:
+            texture = cleanup.find_texture(context, self.image)
+        except SourceError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        mask = cleanup.find_mask(texture)
+        if mask is None:
+            self.report({"INFO"}, f'"{texture.name}" has no cleanup mask')
+            return {"CANCELLED"}
+        marked = cleanup.read_mask(mask)
+        if marked is not None:
+            cleanup.clear_mask(mask, marked)
+        cleanup.end_session(context, mask, texture)
+        self.report({"INFO"}, "Cleanup mask discarded; the texture is unchanged")
+        return {"FINISHED"}
 
 
 class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
@@ -29,12 +111,111 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
     bl_idname = "mapsmith.cleanup_apply"
     bl_label = "Apply Cleanup"
     capability = "cleanup"
+    needs_source = False  # the texture and its mask are found here (only the region is sent)
 
     image: image_prop()
     provider: provider_prop("cleanup")
+    grow: IntProperty(
+        name="Grow Mask", default=4, min=0, soft_max=32, max=256, subtype="PIXEL",
+        description="Widen the painted mask by this many texels first, so the defect's "
+                    "halo goes too")
+    keep_mask: BoolProperty(
+        name="Keep Mask", default=False,
+        description="Keep the painted mask after cleaning (else it is cleared)")
+
+    @classmethod
+    def poll(cls, context):
+        if cls.bl_idname in JobOperator._busy:
+            cls.poll_message_set("Already running: wait for it or press Esc")
+            return False
+        return True
+
+    def _start(self, context) -> bool:
+        # The texture, its mask and an empty-mask check come before the provider: an empty
+        # mask says so, and nothing is ever sent.
+        try:
+            self._plan_target(context)
+        except SourceError as err:
+            self.report({"ERROR"}, str(err))
+            return False
+        return super()._start(context)
+
+    def _plan_target(self, context) -> None:
+        t0 = time.perf_counter()
+        texture = cleanup.find_texture(context, self.image)
+        mask = cleanup.find_mask(texture)
+        if mask is None:
+            raise SourceError(f'"{texture.name}" has no cleanup mask: run Paint Cleanup Mask '
+                              "and paint over what should go")
+        if tuple(mask.size) != tuple(texture.size):
+            raise SourceError(f'The cleanup mask is {mask.size[0]}x{mask.size[1]} but the '
+                              f'texture is {texture.size[0]}x{texture.size[1]}: run Paint '
+                              "Cleanup Mask again to resize it")
+        marked = cleanup.read_mask(mask)
+        plan = cleanup.plan_region(marked, self.grow) if marked is not None else None
+        if plan is None:
+            raise SourceError(f'The cleanup mask of "{texture.name}" is empty: paint white over '
+                              "what should go first. Nothing was sent")
+        x0, y0, x1, y1 = plan.box
+        region = cleanup_undo.read_buffer(texture)[y0:y1, x0:x1].copy()
+        self._target = (texture.name, mask.name, plan, region, pixels.is_linear(texture),
+                        bool(texture.is_float))
+        self._marked = marked
+        self._timing = {"read": time.perf_counter() - t0}
 
     def prepare(self, context, source, provider):
-        raise NotImplementedError
+        _tex, _mask, plan, region, linear, is_float = self._target
+        # Providers take rows top first; Blender's buffers are bottom first.
+        rgb = cleanup.display_uint8(region, linear)[::-1]
+        grown = plan.grown[::-1]
 
-    def finish(self, context, source, result):
-        raise NotImplementedError
+        def work(token):
+            t0 = time.perf_counter()
+            result = provider.cleanup(rgb, grown, cancel=token)
+            t1 = time.perf_counter()
+            answer = result.image[::-1]
+            if answer.shape[:2] != region.shape[:2]:
+                raise ValueError(f"the provider answered {answer.shape[1]}x{answer.shape[0]} "
+                                 f"for a {region.shape[1]}x{region.shape[0]} region")
+            new_rgb = cleanup.blend(region, answer[..., :3], plan.weight, linear=linear,
+                                    is_float=is_float)
+            return result, new_rgb, (t1 - t0, time.perf_counter() - t1)
+
+        return work
+
+    def finish(self, context, source, payload):
+        t0 = time.perf_counter()
+        result, new_rgb, (t_provider, t_blend) = payload
+        tex_name, mask_name, plan, _region, _linear, _is_float = self._target
+        texture = bpy.data.images.get(tex_name)
+        mask = bpy.data.images.get(mask_name)
+        if texture is None or mask is None:
+            raise SourceError("The texture or its mask was removed while cleaning up")
+        x0, y0, x1, y1 = plan.box
+        buf = cleanup_undo.read_buffer(texture)  # now: keep any change made meanwhile
+        if buf.shape[:2] != tuple(mask.size)[::-1]:
+            raise SourceError("The texture changed size while cleaning up: nothing was written")
+        before = cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1])
+        changed = plan.weight > 0
+        part = buf[y0:y1, x0:x1, :3]
+        part[changed] = new_rgb[changed]
+        cleanup_undo.write_buffer(texture, buf)  # marks the texture dirty
+        cleanup_undo.record(texture, plan.box, before,
+                            cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1]))
+        del buf
+        if not self.keep_mask:
+            # what was painted when Apply started (strokes made while waiting go too)
+            cleanup.clear_mask(mask, self._marked)
+        cleanup.end_session(context, mask, texture)
+        LAST_TIMING.clear()
+        LAST_TIMING.update({**self._timing, "provider": t_provider, "blend": t_blend,
+                            "write": time.perf_counter() - t0, "region": plan.box})
+        w, h = x1 - x0, y1 - y0
+        parts = [f"Cleaned {int(changed.sum())} texels of \"{texture.name}\" "
+                 f"(sent a {w}x{h} region)"]
+        if result.note:
+            parts.append(result.note)
+        if result.credits:
+            parts.append(str(result.credits))
+        parts.append("save the image to keep it")
+        return "; ".join(parts)

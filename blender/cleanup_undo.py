@@ -1,0 +1,187 @@
+"""Undo and redo for pixels changed from Python (texture cleanup).
+
+Blender's global (memfile) undo does not store image pixel buffers: after an undo the
+buffer keeps whatever Python wrote last (measured on 4.2 and 5.0). ID properties, though, ARE
+restored. So each change is recorded here, in memory, and the image carries a step counter:
+
+- :func:`record` keeps the changed box's pixels before and after, keyed by the image's
+  ``session_uid`` (stable across undo, measured), and bumps ``image[COUNTER]``.
+- After every undo or redo, :func:`sync` compares each recorded image's counter with the
+  step its pixels show and writes the "before" boxes (undo) or "after" boxes (redo) until
+  they agree. A new change after an undo drops the redo branch, as Blender does.
+
+The counter only comes back on undo if the step is a memfile step: in Texture Paint mode (and
+the Image Editor's paint mode) Blender pushes image-paint steps that leave ID properties
+alone, so the cleanup operator leaves paint mode before its undo push (see operators/cleanup).
+
+Byte images are kept as uint8 (their exact stored values), float images as float32; at most
+:data:`MAX_STEPS` steps per image are kept (Blender's default undo depth is 32).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+import bpy
+
+COUNTER = "mapsmith_cleanup_step"
+MAX_STEPS = 64
+
+
+@dataclasses.dataclass
+class Record:
+    box: tuple          # (x0, y0, x1, y1) in Blender's buffer rows (bottom row = 0), ends exclusive
+    size: tuple         # (width, height) of the image when recorded
+    before: np.ndarray  # (y1-y0, x1-x0, 4) uint8 for byte images, float32 for float images
+    after: np.ndarray
+
+
+_records: dict[int, dict[int, Record]] = {}   # session_uid -> step -> Record
+_shown: dict[int, int] = {}                   # session_uid -> step the pixels show now
+
+
+# -- pixel buffer helpers (Blender's order: bottom row first) ------------------------------
+def read_buffer(image) -> np.ndarray:
+    """float32 (H, W, 4), bottom row first, as stored (one fast foreach_get)."""
+    width, height = image.size
+    buf = np.empty(width * height * 4, dtype=np.float32)
+    image.pixels.foreach_get(buf)
+    return buf.reshape(height, width, 4)
+
+
+def write_buffer(image, buf: np.ndarray) -> None:
+    image.pixels.foreach_set(np.ascontiguousarray(buf, dtype=np.float32).ravel())
+    image.update()
+
+
+def to_stored(image, region: np.ndarray) -> np.ndarray:
+    """A region of a buffer in its exact stored form (bytes stay bytes)."""
+    if image.is_float:
+        return region.astype(np.float32, copy=True)
+    return np.rint(region * 255.0).astype(np.uint8)
+
+
+def from_stored(values: np.ndarray) -> np.ndarray:
+    """Back to the floats foreach_set takes; k/255 turns into the byte k again exactly."""
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / np.float32(255.0)
+    return values
+
+
+# -- recording -------------------------------------------------------------------------------
+def step(image) -> int:
+    return int(image.get(COUNTER, 0))
+
+
+def record(image, box: tuple, before: np.ndarray, after: np.ndarray) -> int:
+    """Remember one change of ``image`` (already written) and bump its counter. Returns the
+    new step number; the caller's undo push makes that the state of the new undo step."""
+    uid = image.session_uid
+    new_step = step(image) + 1
+    steps = _records.setdefault(uid, {})
+    for k in [k for k in steps if k >= new_step]:  # the redo branch is gone
+        del steps[k]
+    steps[new_step] = Record(tuple(box), tuple(image.size), before, after)
+    for k in sorted(steps)[:-MAX_STEPS]:
+        del steps[k]
+    image[COUNTER] = new_step
+    _shown[uid] = new_step
+    return new_step
+
+
+def has_records(image) -> bool:
+    return bool(_records.get(image.session_uid))
+
+
+def _write_boxes(image, writes: list) -> None:
+    buf = read_buffer(image)
+    for box, values in writes:
+        x0, y0, x1, y1 = box
+        buf[y0:y1, x0:x1] = from_stored(values)
+    write_buffer(image, buf)
+
+
+def sync_image(image) -> Optional[str]:
+    """Bring one image's pixels to the step its counter names. Returns a warning or None."""
+    uid = image.session_uid
+    steps = _records.get(uid)
+    if not steps or uid not in _shown:
+        return None
+    target, shown = step(image), _shown[uid]
+    if target == shown:
+        return None
+    writes, missing = [], False
+    while shown > target:            # undo: newest first
+        rec = steps.get(shown)
+        if rec is None or rec.size != tuple(image.size):
+            missing = True
+        else:
+            writes.append((rec.box, rec.before))
+        shown -= 1
+    while shown < target:            # redo: oldest first
+        shown += 1
+        rec = steps.get(shown)
+        if rec is None or rec.size != tuple(image.size):
+            missing = True
+        else:
+            writes.append((rec.box, rec.after))
+    if writes:
+        _write_boxes(image, writes)
+    _shown[uid] = target
+    if missing:
+        return f'Mapsmith: some cleanup steps of "{image.name}" are no longer in memory'
+    return None
+
+
+def sync() -> None:
+    for image in bpy.data.images:
+        try:
+            warning = sync_image(image)
+        except (ReferenceError, RuntimeError, ValueError) as err:
+            warning = f'Mapsmith: could not restore "{image.name}": {err}'
+        if warning:
+            print(warning)
+
+
+def clear() -> None:
+    _records.clear()
+    _shown.clear()
+
+
+# -- handlers --------------------------------------------------------------------------------
+@bpy.app.handlers.persistent
+def _on_undo_redo(*_args):
+    sync()
+
+
+@bpy.app.handlers.persistent
+def _on_load(*_args):
+    clear()  # another file: its counters mean nothing to what is in memory
+
+
+_HANDLERS = (("undo_post", _on_undo_redo), ("redo_post", _on_undo_redo), ("load_post", _on_load))
+
+
+def _ours(func, handler) -> bool:
+    """The same handler, also from an earlier import of this module (add-on reloaded)."""
+    return handler is func or (getattr(handler, "__module__", None) == func.__module__
+                               and getattr(handler, "__name__", None) == func.__name__)
+
+
+def register() -> None:
+    for name, func in _HANDLERS:
+        handlers = getattr(bpy.app.handlers, name)
+        for old in [h for h in handlers if _ours(func, h)]:
+            handlers.remove(old)
+        handlers.append(func)
+
+
+def unregister() -> None:
+    for name, func in _HANDLERS:
+        handlers = getattr(bpy.app.handlers, name)
+        for old in [h for h in handlers if _ours(func, h)]:
+            handlers.remove(old)
+    clear()
