@@ -8,6 +8,7 @@ Layout: ``core/`` and ``providers/`` are bpy-free (numpy + Pillow + requests); `
 import bpy
 
 from . import operators, panels, preferences
+from .blender import cleanup_undo
 
 _classes = (*preferences.classes, *operators.classes, *panels.classes)
 
@@ -15,8 +16,10 @@ _classes = (*preferences.classes, *operators.classes, *panels.classes)
 def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
+    cleanup_undo.register()
 
 
 def unregister():
+    cleanup_undo.unregister()
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

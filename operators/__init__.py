@@ -8,6 +8,7 @@ classes = (
     background.MAPSMITH_OT_remove_background,
     cleanup.MAPSMITH_OT_cleanup_paint_mask,
     cleanup.MAPSMITH_OT_cleanup_apply,
+    cleanup.MAPSMITH_OT_cleanup_discard,
     material.MAPSMITH_OT_material_setup,
     connection.MAPSMITH_OT_test_connection,
 )
