@@ -47,7 +47,9 @@ def active_texture_node(obj) -> Optional["bpy.types.ShaderNodeTexImage"]:
     if obj is None:
         return None
     mat = obj.active_material
-    if mat is None or not mat.use_nodes or mat.node_tree is None:
+    if mat is None or mat.node_tree is None:
+        return None
+    if bpy.app.version < (5, 0, 0) and not mat.use_nodes:  # always on (deprecated) in 5.0
         return None
     node = mat.node_tree.nodes.active
     if node is not None and node.type == "TEX_IMAGE" and node.image is not None:
