@@ -100,3 +100,13 @@ def test_undo_returns_to_before(portrait):
     bpy.ops.ed.undo()
     for coll in (bpy.data.objects, bpy.data.meshes, bpy.data.materials, bpy.data.images):
         assert "astronaut cutout" not in coll
+
+
+def test_float_source_image_works_and_stays_untouched(portrait):
+    from blhelpers import new_image
+    rgb = (image_bytes(portrait)[..., :3] * 255).round().astype(np.uint8)
+    linear = new_image("astronaut linear.exr", rgb, float_buffer=True)
+    before = image_bytes(linear)
+    bpy.ops.mapsmith.remove_background(image=linear.name, mode="CUTOUT")
+    assert "astronaut linear cutout" in bpy.data.images
+    assert np.array_equal(image_bytes(linear), before)

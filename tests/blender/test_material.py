@@ -109,3 +109,13 @@ def test_undo_returns_to_before(portrait):
     bpy.ops.ed.undo_push(message="material")
     bpy.ops.ed.undo()
     assert {k: [n for n, _ in v] for k, v in snapshot().items()} == names
+
+
+def test_sub_panels_show_each_operators_options(portrait):
+    for space in ("view3d", "image"):
+        for op in ("depth_relief", "normal_map", "remove_background", "material_setup"):
+            panel = getattr(bpy.types, f"MAPSMITH_PT_{space}_{op}")
+            assert panel.bl_parent_id == f"MAPSMITH_PT_{space}"
+    props = bpy.context.window_manager.operator_properties_last("mapsmith.material_setup")
+    assert props.use_cutout and props.use_normals and props.use_displacement
+    assert props.height == pytest.approx(1.0)
