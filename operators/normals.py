@@ -84,6 +84,8 @@ class MAPSMITH_OT_normal_map(JobOperator, bpy.types.Operator):
                 material = nodes.new_material(stem, "material")
                 obj.data.materials.append(material)
             where = f'material "{material.name}"'
+            if not obj.data.uv_layers:
+                self.report({"WARNING"}, f'"{obj.name}" has no UV map: the normal map needs one')
         else:
             plane = nodes.plane_mesh(stem, *nodes.plane_size(*source.size, self.height))
             material = nodes.photo_material(stem, "photo", nodes.photo_image(source))[0]
