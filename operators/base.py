@@ -23,7 +23,7 @@ from bpy.props import EnumProperty, StringProperty
 from .. import preferences, providers
 from ..blender import datablocks, jobs, sources
 from ..blender.sources import Source, SourceError
-from ..providers import CancelToken, Provider, ProviderError
+from ..providers import CancelToken, Provider, ProviderError, Result
 
 Work = Callable[[CancelToken], Any]
 
@@ -52,7 +52,44 @@ def make_provider(context, capability: str, choice: str = "DEFAULT") -> Provider
             f"{providers.label(provider_id)} needs online access, which is off "
             "(Preferences > System > Network > Allow Online Access). "
             "Or choose the Offline provider")
-    return providers.create(provider_id, preferences.provider_settings(prefs, provider_id))
+    provider = providers.create(provider_id, preferences.provider_settings(prefs, provider_id))
+    return _Stamped(provider, provider_id) if providers.is_remote(provider_id) else provider
+
+
+class _Stamped:
+    """A remote provider whose Results say which service made them, so the credits a
+    service reports can be shown after the run and by Test connection."""
+
+    def __init__(self, provider: Provider, provider_id: str):
+        self._provider, self._service = provider, providers.REGISTRY[provider_id][4]
+
+    def __getattr__(self, name):
+        attr = getattr(self._provider, name)
+        if name not in providers.CAPABILITIES:
+            return attr
+
+        def call(*args, **kwargs):
+            result = attr(*args, **kwargs)
+            result.service = self._service
+            return result
+        return call
+
+
+def credits_note(payload) -> str:
+    """"ClipDrop: 97 credits left, 1 used" for the Results in a job's payload that carry
+    credits; remembered per service for Test connection."""
+    items = payload.values() if isinstance(payload, dict) else (
+        payload if isinstance(payload, (tuple, list)) else (payload,))
+    notes = {}
+    for result in items:
+        service = getattr(result, "service", None)
+        if isinstance(result, Result) and result.credits and service:
+            preferences.last_credits[service] = str(result.credits)
+            notes[service] = f"{providers.label(_PROVIDER_OF[service])}: {result.credits}"
+    return "; ".join(notes.values())
+
+
+_PROVIDER_OF = {entry[4]: pid for pid, entry in providers.REGISTRY.items() if entry[4]}
 
 
 class JobOperator:
@@ -150,6 +187,9 @@ class JobOperator:
         except (SourceError, ProviderError, ValueError) as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
+        credits = credits_note(self._job.result)
+        if credits:
+            message = f"{message} ({credits})" if message else credits
         if message:
             self.report({"INFO"}, message)
         return {"FINISHED"}
