@@ -43,6 +43,7 @@ def srv(online, monkeypatch, capfd):
             setattr(p, f"{service}_url", services.url)
             setattr(p, f"{service}_api_key", key)
         p.max_retries, p.timeout_s = 1, 5.0
+        mod("preferences").last_credits.clear()
         yield services
     out, err = capfd.readouterr()
     for key in KEYS:
@@ -205,6 +206,22 @@ def test_material_setup_with_all_providers_remote(photo, srv):
     assert np.abs(got - want).max() < 1e-3
     for image in (mask, nmap, dimg):
         assert image.packed_file is not None
+
+
+def test_credits_show_after_a_run_and_in_test_connection(photo, srv, capfd):
+    assert bpy.ops.mapsmith.material_setup(
+        image=photo.name, provider="CLIPDROP", normals_provider="CLIPDROP",
+        background_provider="BGREMOVAL") == {"FINISHED"}
+    out = capfd.readouterr().out
+    assert ('Info: Material "astronaut material" on "astronaut" '
+            "(ClipDrop: 998 credits left, 1 used)") in out
+    assert bpy.ops.mapsmith.test_connection(service="clipdrop") == {"FINISHED"}
+    status = ("ClipDrop: reachable, key not refused (credits show after a run); "
+              "after the last run: 998 credits left, 1 used")
+    assert mod("preferences").last_status["clipdrop"] == status
+    out = capfd.readouterr().out
+    assert status in out
+    assert_no_key(out)
 
 
 # -- the fault matrix -------------------------------------------------------------------------
