@@ -38,6 +38,12 @@ class _MainPanel(_MapsmithPanel):
         box.label(text="Texture Cleanup", icon="BRUSH_DATA")
         col = box.column(align=True)
         col.operator("mapsmith.cleanup_paint_mask", icon="BRUSH_DATA")
+        props = _options(context, "mapsmith.cleanup_apply")
+        if props is not None:
+            row = box.row(align=True)
+            row.prop(props, "grow")
+            row.prop(props, "keep_mask", toggle=True)
+        col = box.column(align=True)
         col.operator("mapsmith.cleanup_apply", icon="CHECKMARK")
         col.operator("mapsmith.cleanup_discard", icon="X")
 
