@@ -87,7 +87,7 @@ def main() -> None:
     subprocess.run([sys.executable, tools[-1], "build", "--source-dir", str(ROOT),
                     "--output-dir", str(out), "--split-platforms"], check=True)
     for zip_path in sorted(out.glob("*.zip")):
-        print(f"build: {zip_path.relative_to(ROOT)} ({zip_path.stat().st_size / 1e6:.1f} MB)")
+        print(f"build: {zip_path} ({zip_path.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":
