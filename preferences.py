@@ -17,7 +17,7 @@ from .providers import KEY_ENV, Settings
 
 _session_keys: dict[str, str] = {}   # service -> key, memory only
 last_status: dict[str, str] = {}      # service -> last "Test connection" line (no key in it)
-last_credits: dict[str, str] = {}     # service -> credits it reported with the last result
+last_credits: dict[str, str] = {}     # provider id -> credits its service reported last
 
 
 def _key_prop(service: str, label: str):

@@ -52,27 +52,7 @@ def make_provider(context, capability: str, choice: str = "DEFAULT") -> Provider
             f"{providers.label(provider_id)} needs online access, which is off "
             "(Preferences > System > Network > Allow Online Access). "
             "Or choose the Offline provider")
-    provider = providers.create(provider_id, preferences.provider_settings(prefs, provider_id))
-    return _Stamped(provider, provider_id) if providers.is_remote(provider_id) else provider
-
-
-class _Stamped:
-    """A remote provider whose Results say which service made them, so the credits a
-    service reports can be shown after the run and by Test connection."""
-
-    def __init__(self, provider: Provider, provider_id: str):
-        self._provider, self._service = provider, providers.REGISTRY[provider_id][4]
-
-    def __getattr__(self, name):
-        attr = getattr(self._provider, name)
-        if name not in providers.CAPABILITIES:
-            return attr
-
-        def call(*args, **kwargs):
-            result = attr(*args, **kwargs)
-            result.service = self._service
-            return result
-        return call
+    return providers.create(provider_id, preferences.provider_settings(prefs, provider_id))
 
 
 def credits_note(payload) -> str:
@@ -82,14 +62,11 @@ def credits_note(payload) -> str:
         payload if isinstance(payload, (tuple, list)) else (payload,))
     notes = {}
     for result in items:
-        service = getattr(result, "service", None)
-        if isinstance(result, Result) and result.credits and service:
-            preferences.last_credits[service] = str(result.credits)
-            notes[service] = f"{providers.label(_PROVIDER_OF[service])}: {result.credits}"
+        credits = result.credits if isinstance(result, Result) else None
+        if credits and credits.provider:
+            preferences.last_credits[credits.provider] = str(credits)
+            notes[credits.provider] = f"{providers.label(credits.provider)}: {credits}"
     return "; ".join(notes.values())
-
-
-_PROVIDER_OF = {entry[4]: pid for pid, entry in providers.REGISTRY.items() if entry[4]}
 
 
 class JobOperator:

@@ -35,7 +35,7 @@ class MAPSMITH_OT_test_connection(JobOperator, bpy.types.Operator):
         return lambda token: client.test_connection(cancel=token)
 
     def finish(self, context, source, status):
-        known = preferences.last_credits.get(self.service)
+        known = preferences.last_credits.get(_PROVIDER_OF[self.service])
         if known and "credits left" not in status:
             status = f"{status}; after the last run: {known}"
         preferences.last_status[self.service] = status

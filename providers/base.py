@@ -51,6 +51,7 @@ class Credits:
 
     remaining: Optional[int] = None
     consumed: Optional[int] = None
+    provider: str = ""  # id of the provider whose service reported them ("CLIPDROP", ...)
 
     def __str__(self) -> str:
         parts = []

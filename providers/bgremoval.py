@@ -67,7 +67,7 @@ class BackgroundRemovalProvider(Provider):
             image = np.dstack([source, alpha])
         else:
             image = imageio.resize(image, fitted.source_size)
-        return Result(image, http.credits_from(response))
+        return Result(image, http.credits_from(response, self.id))
 
     def _entity_image(self, body, wanted: str):
         """results[0] checked: a failure inside a 200 becomes the service's own message."""
@@ -98,7 +98,7 @@ class BackgroundRemovalProvider(Provider):
         version = response.text.strip().strip('"') or "unknown version"
         offered = self.modes(cancel=cancel)
         missing = [m for m in MODES.values() if m not in offered]
-        credits = http.credits_from(response)
+        credits = http.credits_from(response, self.id)
         status = f"{self.label}: service {version[:40]}"
         if missing:
             status += f", missing modes {', '.join(missing)}"

@@ -49,7 +49,7 @@ class ClipDropProvider(Provider):
         cancel.progress(0.8, "Reading the answer")
         image = imageio.decode(response.content, service=self.label, mode=mode,
                                size=fitted.size)
-        return image, fitted, http.credits_from(response)
+        return image, fitted, http.credits_from(response, self.id)
 
     def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
         grey, fitted, credits = self._portrait(DEPTH_PATH, rgb, "L", cancel)
@@ -75,7 +75,7 @@ class ClipDropProvider(Provider):
         cancel.progress(0.8, "Reading the answer")
         image = imageio.decode(response.content, service=self.label, mode="RGB",
                                size=fitted.size)
-        return Result(imageio.resize(image, fitted.source_size), http.credits_from(response))
+        return Result(imageio.resize(image, fitted.source_size), http.credits_from(response, self.id))
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """ClipDrop has no free call that reports credits, and spending one on a button
@@ -88,5 +88,5 @@ class ClipDropProvider(Provider):
             if err.status == 400:
                 return f"{self.label}: reachable, key not refused (credits show after a run)"
             raise
-        credits = http.credits_from(response)
+        credits = http.credits_from(response, self.id)
         return f"{self.label}: reachable" + (f", {credits}" if credits else "")

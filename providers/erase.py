@@ -68,7 +68,7 @@ class EraseProvider(Provider):
         image = imageio.decode_base64(result.get("image"), service=self.label, mode="RGB",
                                       size=fitted.size)
         note = f"seed {result['seed']}" if result.get("seed") is not None else ""
-        return Result(imageio.resize(image, fitted.source_size), http.credits_from(response),
+        return Result(imageio.resize(image, fitted.source_size), http.credits_from(response, self.id),
                       note)
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
@@ -83,5 +83,5 @@ class EraseProvider(Provider):
             if err.status in (400, 422):
                 return f"{self.label}: reachable, key not refused"
             raise
-        credits = http.credits_from(response)
+        credits = http.credits_from(response, self.id)
         return f"{self.label}: reachable, key not refused" + (f", {credits}" if credits else "")

@@ -92,14 +92,14 @@ def pacer(endpoint: str, base_url: str, per_minute: int) -> Pacer:
         return _pacers.setdefault((endpoint, base_url), Pacer(per_minute))
 
 
-def credits_from(response: requests.Response) -> Optional[Credits]:
+def credits_from(response: requests.Response, provider: str = "") -> Optional[Credits]:
     """x-remaining-credits / x-credits-consumed, where the service sends them."""
     def number(name):
         try:
             return int(float(response.headers[name]))
         except (KeyError, ValueError):
             return None
-    found = Credits(number("x-remaining-credits"), number("x-credits-consumed"))
+    found = Credits(number("x-remaining-credits"), number("x-credits-consumed"), provider)
     return found if (found.remaining, found.consumed) != (None, None) else None
 
 
