@@ -252,9 +252,8 @@ def test_apply_changes_only_masked_texels_and_one_undo_restores(online, server, 
     assert not buffer(mask_of(tex))[..., :3].any()
 
 
-def test_float_texture_keeps_stored_values_outside_the_mask(blank, tmp_path):
-    if not _offline_cleans():
-        pytest.skip("the offline provider's cleanup is not in this build yet")
+def test_float_texture_keeps_stored_values_outside_the_mask(online, server):
+    use_service("ERASE", server)
     rng = np.random.default_rng(7)
     hdr = rng.uniform(0.0, 4.0, (128, 128, 4)).astype(np.float32)   # beyond 1: HDR values
     tex = bpy.data.images.new("hdr", 128, 128, alpha=True, float_buffer=True)
@@ -266,7 +265,7 @@ def test_float_texture_keeps_stored_values_outside_the_mask(blank, tmp_path):
     where = disc((128, 128), 64, 64, 8)
     paint(mask_of(tex), where)
     bpy.ops.ed.undo_push(message="painted")
-    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", grow=2) == {"FINISHED"}
+    assert bpy.ops.mapsmith.cleanup_apply(provider="ERASE", grow=2) == {"FINISHED"}
     bpy.ops.ed.undo_push(message="Apply Cleanup")
     after = stored(bpy.data.images["hdr"])
     allowed = allowed_region(where, 2)
@@ -276,15 +275,14 @@ def test_float_texture_keeps_stored_values_outside_the_mask(blank, tmp_path):
     assert np.array_equal(stored(bpy.data.images["hdr"]), original)
 
 
-def test_keep_mask_option(blank, tmp_path):
-    if not _offline_cleans():
-        pytest.skip("the offline provider's cleanup is not in this build yet")
+def test_keep_mask_option(online, server, tmp_path):
+    use_service("ERASE", server)
     tex = file_texture(tmp_path)
     textured_plane(tex)
     bpy.ops.mapsmith.cleanup_paint_mask()
     where = disc((256, 256), 128, 128, 7)
     paint(mask_of(tex), where)
-    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", keep_mask=True) == {"FINISHED"}
+    assert bpy.ops.mapsmith.cleanup_apply(provider="ERASE", keep_mask=True) == {"FINISHED"}
     assert np.array_equal(buffer(mask_of(tex))[..., 0] > 0, where)
 
 
@@ -412,3 +410,45 @@ def test_two_applies_undo_one_at_a_time(online, server, tmp_path):
     for _ in range(4):
         bpy.ops.ed.redo()
     assert np.array_equal(stored(bpy.data.images[name]), states[2])
+
+
+def test_undo_handlers_follow_the_add_on(blank):
+    from blhelpers import disable, enable
+
+    def ours():
+        return [h for h in bpy.app.handlers.undo_post
+                if getattr(h, "__module__", "").startswith(PKG)]
+
+    assert len(ours()) == 1
+    disable()
+    try:
+        assert ours() == []
+    finally:
+        enable()
+    assert len(ours()) == 1
+
+
+def test_region_plan_grows_feathers_inside_and_fits_the_budget(blank):
+    cleanup = _mod("blender.cleanup")
+    shape = (4096, 4096)
+    where = disc((200, 200), 100, 100, 20)
+    values = (where * 255).astype(np.uint8)
+    marked = cleanup.Marked((2000, 1000, 2200, 1200), values, None, shape)
+    plan = cleanup.plan_region(marked, 4)
+    x0, y0, x1, y1 = plan.box
+    assert (x1 - x0) * (y1 - y0) < 400 * 400                     # the region, with context
+    grown = plan.grown > 0
+    # grown by 4 (disc approximated: within a texel)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    r = np.hypot(xx - 2100, yy - 1100)
+    assert grown[r <= 23.5].all() and not grown[r >= 25.5].any()
+    w = plan.weight
+    assert (w[~grown] == 0).all()                                # nothing outside the mask
+    assert (w[r <= 20] == 1).all()                               # full strength inside
+    rim = (w > 0) & (w < 1)
+    assert rim.any() and (r[rim] > 20).all()                     # the seam: the outer 2-4 texels
+    # A huge mark on an 8K texture: the box is shrunk to the 16 MP budget where it can be
+    big = cleanup.Marked((0, 0, 3000, 3000), np.full((3000, 3000), 255, np.uint8), None,
+                         (8192, 8192))
+    x0, y0, x1, y1 = cleanup.plan_region(big, 4).box
+    assert (x1 - x0) * (y1 - y0) <= 16_000_000
