@@ -157,14 +157,14 @@ def bench_upload(sizes) -> None:
 # -- 3. depth -> relief mesh ----------------------------------------------------------
 def bench_relief(resolutions) -> None:
     relief = importlib.import_module(blenv.PKG + ".core.relief")
-    meshes = importlib.import_module(blenv.PKG + ".blender.meshes")
+    nodes = importlib.import_module(blenv.PKG + ".blender.nodes")
     yy, xx = np.mgrid[-1:1:1024j, -1:1:1024j]
     depth = np.clip(1 - (xx**2 + yy**2), 0, 1).astype(np.float32)  # a dome, background 0
 
     for res in resolutions:
         def ours():
             data = relief.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
-            mesh = meshes.build_relief_mesh("bench relief", data)
+            mesh = nodes.mesh_from_arrays("bench relief", data)
             bpy.data.meshes.remove(mesh)
 
         data = relief.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
