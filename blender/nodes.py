@@ -72,13 +72,7 @@ def result_image(stem: str, role: str, px: np.ndarray, *, non_color: bool,
         name = datablocks.unique_name(bpy.data.images, f"{stem} {role}")
         image = pixels.new_image(name, px, non_color=non_color, float_buffer=float_buffer)
         return tag(image, stem, reuse or role)
-    if px.dtype == np.uint8:
-        px = px.astype(np.float32) / 255.0
-    if px.ndim == 2:
-        px = np.dstack([px, px, px, np.ones_like(px)])
-    elif px.shape[2] == 3:
-        px = np.dstack([px, np.ones(px.shape[:2], np.float32)])
-    pixels.write(image, px)
+    pixels.write(image, pixels.as_rgba_float(px))
     if image.packed_file is not None:
         image.pack()                      # re-pack the new pixels, or a reload brings back the old
     return image

@@ -56,19 +56,25 @@ def write(image: "bpy.types.Image", pixels: np.ndarray) -> None:
     image.update()
 
 
+def as_rgba_float(px: np.ndarray) -> np.ndarray:
+    """uint8 or float, (H, W), (H, W, 3) or (H, W, 4) -> float32 (H, W, 4), opaque if no alpha."""
+    if px.dtype == np.uint8:
+        px = px.astype(np.float32) / 255.0
+    if px.ndim == 2:
+        return np.dstack([px, px, px, np.ones_like(px)])
+    if px.shape[2] == 3:
+        return np.dstack([px, np.ones(px.shape[:2], np.float32)])
+    return px
+
+
 def new_image(name: str, pixels: np.ndarray, *, non_color: bool = False,
               float_buffer: bool = False, alpha: bool = True) -> "bpy.types.Image":
-    """A new generated image holding ``pixels`` (float (H, W, 4) top-first, or uint8).
+    """A new generated image holding ``pixels`` (top-first; any layout :func:`as_rgba_float` takes).
 
     The colour space is set BEFORE the pixels are written: changing it afterwards wipes or
     converts them (measured on 4.2 and 5.0).
     """
-    if pixels.dtype == np.uint8:
-        pixels = pixels.astype(np.float32) / 255.0
-    if pixels.ndim == 2:
-        pixels = np.dstack([pixels, pixels, pixels, np.ones_like(pixels)])
-    elif pixels.shape[2] == 3:
-        pixels = np.dstack([pixels, np.ones(pixels.shape[:2], np.float32)])
+    pixels = as_rgba_float(pixels)
     height, width = pixels.shape[:2]
     image = bpy.data.images.new(name, width, height, alpha=alpha, float_buffer=float_buffer)
     if non_color:

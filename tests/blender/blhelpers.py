@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools"))
 
 from blenv import (PKG, ROOT, SetupError, addon_module, built_zip, disable,  # noqa: E402,F401
-                   enable, install, load_astronaut, new_image, prefs)
+                   enable, exit_now, install, load_astronaut, new_image, prefs)
 
 OPERATORS = ("depth_relief", "normal_map", "remove_background", "cleanup_paint_mask",
              "cleanup_apply", "material_setup")

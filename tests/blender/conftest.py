@@ -15,7 +15,7 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mapsmith-blender
 
 import bpy  # noqa: E402,F401  (after BLENDER_USER_RESOURCES)
 
-from blhelpers import PKG, addon_module, disable, enable, install_zip, prefs  # noqa: E402
+from blhelpers import PKG, addon_module, enable, exit_now, install_zip, prefs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -43,14 +43,8 @@ def online(blank):
 
 def pytest_unconfigure(config):
     # Blender 4.x can hang at exit while anything is registered: unregister, then leave
-    # without interpreter teardown, keeping pytest's own exit status.
-    try:
-        if PKG in bpy.context.preferences.addons:
-            disable()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(getattr(config, "_mapsmith_status", 1))
+    # without interpreter teardown, keeping pytest's own exit status (1 if it never came).
+    exit_now(getattr(config, "_mapsmith_status", 1))
 
 
 def pytest_sessionfinish(session, exitstatus):
