@@ -8,7 +8,7 @@ OLDEST := .venv-4.2/bin/python
 NEWEST := .venv-5.0/bin/python
 BLENDER_TEST_TIMEOUT := 1500
 
-.PHONY: setup build test unit blender-tests demo bench clean
+.PHONY: setup build test unit blender-tests demo docs-images bench clean
 
 setup:
 	@bash tools/setup.sh
@@ -27,6 +27,9 @@ test: unit blender-tests
 
 demo: build
 	timeout 1200 $(OLDEST) tools/demo.py --out demo_out
+
+docs-images: build  # refresh the README's pictures from the demo's own renders
+	timeout 1200 $(OLDEST) tools/demo.py --out demo_out --docs docs/images
 
 bench: build
 	$(OLDEST) tools/bench.py

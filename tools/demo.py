@@ -141,6 +141,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo_out")
     parser.add_argument("--relief-resolution", type=int, default=512)
+    parser.add_argument("--docs", help="also copy the renders here as demo_*.png (README pictures)")
     args = parser.parse_args()
     out = pathlib.Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -206,6 +207,11 @@ def main() -> int:
             image.pack()
     blend = out / "portrait.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), compress=True)
+
+    if args.docs:
+        import shutil
+        for name in ("relief", "cutout", "material", "cleanup_before", "cleanup_after"):
+            shutil.copy(out / f"{name}.png", pathlib.Path(args.docs) / f"demo_{name}.png")
 
     print(f"\ndemo: finished in {time.perf_counter() - t_start:.0f} s. Outputs:")
     for path in (blend, stl, out / "relief.png", out / "cutout.png", out / "material.png",
