@@ -1,0 +1,162 @@
+"""The offline provider: works with no network and no key, on the bundled models.
+
+- background: MediaPipe selfie segmentation, refined to the source resolution by a guided
+  filter.
+- depth: an approximate portrait relief (see ``relief``): inflated silhouette + head + the face
+  mesh's own depth. Not a depth network: the note says so.
+- normals: ``core.normals.normals_from_depth`` of that depth.
+- cleanup: ``core.inpaint.inpaint`` (exemplar-based, numpy).
+
+The ONNX models (``models/``, derived from the mediapipe 0.10.21 wheel, Apache-2.0; see
+``models/NOTICE``) run on onnxruntime, CPU, two threads, one after another.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Optional
+
+import numpy as np
+
+from ..base import (BACKGROUND_MODES, NEVER_CANCELLED, CancelToken, Provider, ProviderError,
+                    Result, Settings)
+from . import imaging, relief, segment
+from .face import Face, find_face
+from .runtime import ModelStore, default_store
+
+__all__ = ["OfflineProvider", "drop_shadow"]
+
+DEPTH_NOTE = ("Approximate depth (offline): a modelled portrait relief from the person mask and "
+              "the face mesh, not a measured depth map")
+DEPTH_NOTE_NO_FACE = ("Approximate depth (offline): no face found, so this is only the person's "
+                      "silhouette inflated into a rounded volume")
+NO_PERSON_NOTE = "No person found (offline): the result is empty"
+
+# CUTOUT_SHADOW: the shadow is the person's own mask, moved down by SHADOW_OFFSET of the
+# person's height, blurred by SHADOW_BLUR of it and SHADOW_OPACITY dark, under the person.
+SHADOW_OFFSET = 0.025
+SHADOW_BLUR = 0.02
+SHADOW_OPACITY = 0.5
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.shape[0] < 2 or a.shape[1] < 2:
+        raise ProviderError(f"Expected an RGB image, got an array of shape {a.shape}")
+    return a
+
+
+def drop_shadow(alpha: np.ndarray) -> np.ndarray:
+    """The soft shadow (float (H, W) 0..1 opacity) that CUTOUT_SHADOW puts under the person:
+    the mask shifted down by 2.5 % of the person's height, blurred by 2 %, at 50 % opacity."""
+    h, w = alpha.shape
+    rows = np.nonzero(alpha.max(axis=1) > 0.5)[0]
+    extent = float(rows[-1] - rows[0] + 1) if rows.size else float(h)
+    dy = max(1, int(round(SHADOW_OFFSET * extent)))
+    shifted = np.zeros_like(alpha)
+    shifted[dy:] = alpha[:-dy]
+    return np.clip(imaging.blur(shifted, SHADOW_BLUR * extent) * SHADOW_OPACITY, 0.0, 1.0)
+
+
+class OfflineProvider(Provider):
+    id = "OFFLINE"
+    label = "Offline (built in)"
+    capabilities = frozenset(("depth", "normals", "background", "cleanup"))
+    remote = False
+
+    def __init__(self, settings: Settings = Settings(), *,
+                 models_dir: Optional[pathlib.Path] = None):
+        super().__init__(settings)
+        self._store = default_store() if models_dir is None else ModelStore(models_dir)
+
+    def __repr__(self) -> str:
+        return f"<OfflineProvider {self._store.models_dir}>"
+
+    # ---- shared steps ---------------------------------------------------------------------
+    def _alpha(self, rgbf: np.ndarray, cancel: CancelToken) -> np.ndarray:
+        cancel.progress(0.05, "Finding the person")
+        prob = segment.coarse_mask(self._store, rgbf)
+        cancel.progress(0.2, "Refining the edge")
+        return segment.refine(prob, rgbf)
+
+    def _depth(self, rgb: np.ndarray, cancel: CancelToken):
+        rgbf = imaging.to_float_rgb(_check_rgb(rgb))
+        alpha = self._alpha(rgbf, cancel)
+        cancel.progress(0.35, "Finding the face")
+        face: Optional[Face] = find_face(self._store, rgbf, cancel) if alpha.max() >= 0.5 else None
+        cancel.progress(0.55, "Modelling the relief")
+        depth = relief.portrait_depth(alpha, face, cancel)
+        if not (depth > 0).any():
+            note = NO_PERSON_NOTE
+        else:
+            note = DEPTH_NOTE if face is not None else DEPTH_NOTE_NO_FACE
+        return depth, note
+
+    # ---- capabilities ---------------------------------------------------------------------
+    def background(self, rgb: np.ndarray, mode: str = "CUTOUT", *,
+                   cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        if mode not in BACKGROUND_MODES:
+            raise ProviderError(f"Unknown background mode {mode!r}")
+        src = _check_rgb(rgb)
+        rgbf = imaging.to_float_rgb(src)
+        alpha = self._alpha(rgbf, cancel)
+        cancel.progress(0.8, "Composing")
+        note = "" if alpha.max() >= 0.5 else NO_PERSON_NOTE
+        if mode == "MASK":
+            mask = np.round(alpha * 255.0).astype(np.uint8)
+            cancel.progress(1.0, "Done")
+            return Result(mask, note=note)
+        colour = src[..., :3].astype(np.float32)
+        if mode == "CUTOUT_SHADOW":
+            shadow = drop_shadow(alpha)
+            out_a = alpha + shadow * (1.0 - alpha)
+            # person over a black shadow, un-premultiplied
+            colour = colour * (alpha / np.maximum(out_a, 1e-6))[..., None]
+        else:
+            out_a = alpha
+        rgba = np.empty(src.shape[:2] + (4,), np.uint8)
+        rgba[..., :3] = np.clip(np.round(colour), 0, 255).astype(np.uint8)
+        rgba[..., 3] = np.round(np.clip(out_a, 0.0, 1.0) * 255.0).astype(np.uint8)
+        if mode == "CUTOUT_SHADOW":
+            note = note or "Cutout with a soft drop shadow (offline)"
+        cancel.progress(1.0, "Done")
+        return Result(rgba, note=note)
+
+    def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        depth, note = self._depth(rgb, cancel)
+        cancel.progress(1.0, "Done")
+        return Result(depth, note=note)
+
+    def normals(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        from ...core.normals import normals_from_depth
+        depth, note = self._depth(rgb, cancel)
+        cancel.progress(0.9, "Computing normals")
+        normals = normals_from_depth(depth)
+        cancel.progress(1.0, "Done")
+        return Result(normals, note=note.replace("Approximate depth", "Normals from approximate "
+                                                  "depth", 1))
+
+    def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
+                cancel: CancelToken = NEVER_CANCELLED) -> Result:
+        src = _check_rgb(rgb)[..., :3]
+        m = np.asarray(mask)
+        if m.ndim == 3:
+            m = m.max(axis=2)
+        if m.shape != src.shape[:2]:
+            raise ProviderError(f"The mask ({m.shape[1]}x{m.shape[0]}) must be the size of the "
+                                f"image ({src.shape[1]}x{src.shape[0]})")
+        try:
+            from ...core.inpaint import inpaint
+        except ImportError as err:
+            raise ProviderError(f"Offline cleanup is not available in this build ({err})") \
+                from None
+        cancel.progress(0.0, "Filling")
+        out = inpaint(np.ascontiguousarray(src, dtype=np.uint8), m.astype(np.uint8),
+                      cancel=cancel)
+        cancel.progress(1.0, "Done")
+        return Result(out, note="Cleaned up offline")
+
+    def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
+        for name in (segment.MODEL, "face_detection_short_range", "face_landmark"):
+            self._store.session(name)
+        return f"{self.label}: ready (no network needed)"

@@ -1,0 +1,179 @@
+"""numpy-only image helpers for the offline provider (Blender ships numpy, not scipy/OpenCV).
+
+All functions take and return float32 arrays unless they say otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3|4) or grey (H, W) -> float32 (H, W, 3) in 0..1 (alpha dropped)."""
+    a = np.asarray(rgb)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"expected an (H, W, 3) or (H, W, 4) image, got {a.shape}")
+    a = a[..., :3]
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    return np.clip(a.astype(np.float32), 0.0, 1.0)
+
+
+def _axis_weights(n_in: int, n_out: int):
+    """Indices and weights for half-pixel-centred linear resampling along one axis."""
+    scale = n_in / n_out
+    x = (np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5
+    x = np.clip(x, 0.0, n_in - 1)
+    i0 = np.floor(x).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    w = (x - i0).astype(np.float32)
+    return i0, i1, w
+
+
+def _box_reduce(img: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    h2, w2 = h // fy, w // fx
+    img = img[:h2 * fy, :w2 * fx]
+    shape = (h2, fy, w2, fx) + img.shape[2:]
+    return img.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+
+
+def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Linear resize of (H, W) or (H, W, C) float arrays; box-prefiltered when shrinking a lot."""
+    img = np.asarray(img, dtype=np.float32)
+    h, w = img.shape[:2]
+    if (h, w) == (height, width):
+        return img.copy()
+    fy = max(1, h // (2 * height))
+    fx = max(1, w // (2 * width))
+    if fy > 1 or fx > 1:
+        img = _box_reduce(img, fy, fx)
+        h, w = img.shape[:2]
+    i0, i1, wy = _axis_weights(h, height)
+    wy = wy.reshape((-1, 1) + (1,) * (img.ndim - 2))
+    img = img[i0] * (1.0 - wy) + img[i1] * wy
+    j0, j1, wx = _axis_weights(w, width)
+    wx = wx.reshape((1, -1) + (1,) * (img.ndim - 2))
+    return (img[:, j0] * (1.0 - wx) + img[:, j1] * wx).astype(np.float32)
+
+
+def box_filter(img: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2r+1)^2 window, with the window clipped at the borders (cumulative sums)."""
+    if radius <= 0:
+        return np.asarray(img, dtype=np.float32)
+    img = np.asarray(img, dtype=np.float64)
+    out = _box_1d(img, radius, 0)
+    out = _box_1d(out, radius, 1)
+    return out.astype(np.float32)
+
+
+def _box_1d(a: np.ndarray, r: int, axis: int) -> np.ndarray:
+    n = a.shape[axis]
+    c = np.cumsum(a, axis=axis)
+    pad_shape = list(a.shape)
+    pad_shape[axis] = 1
+    c = np.concatenate([np.zeros(pad_shape, a.dtype), c], axis=axis)
+    idx = np.arange(n)
+    hi = np.minimum(idx + r + 1, n)
+    lo = np.maximum(idx - r, 0)
+    s = np.take(c, hi, axis=axis) - np.take(c, lo, axis=axis)
+    cnt = (hi - lo).astype(np.float64)
+    shape = [1] * a.ndim
+    shape[axis] = n
+    return s / cnt.reshape(shape)
+
+
+def blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-like blur: three box passes with the same variance as a Gaussian of ``sigma``."""
+    if sigma <= 0.3:
+        return np.asarray(img, dtype=np.float32)
+    # three boxes of width w have variance 3 * (w^2 - 1) / 12
+    r = max(1, int(round((np.sqrt(4.0 * sigma * sigma + 1.0) - 1.0) / 2.0)))
+    out = np.asarray(img, dtype=np.float32)
+    for _ in range(3):
+        out = box_filter(out, r)
+    return out
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
+                  subsample: int = 1) -> np.ndarray:
+    """He et al.'s guided filter (grey guide), the fast variant when ``subsample`` > 1.
+
+    ``guide`` (H, W) float 0..1 at full resolution; ``src`` (H, W) float, usually a coarse mask
+    stretched to that size. Edges in the output follow edges in the guide.
+    """
+    h, w = guide.shape
+    s = max(1, int(subsample))
+    if s > 1:
+        hs, ws = max(1, h // s), max(1, w // s)
+        g = resize(guide, hs, ws)
+        p = resize(src, hs, ws)
+        r = max(1, radius // s)
+    else:
+        g, p, r = guide, src, radius
+    mean_i = box_filter(g, r)
+    mean_p = box_filter(p, r)
+    corr_ip = box_filter(g * p, r)
+    var_i = box_filter(g * g, r) - mean_i * mean_i
+    a = (corr_ip - mean_i * mean_p) / (var_i + eps)
+    b = mean_p - a * mean_i
+    mean_a = box_filter(a, r)
+    mean_b = box_filter(b, r)
+    if s > 1:
+        mean_a = resize(mean_a, h, w)
+        mean_b = resize(mean_b, h, w)
+    return (mean_a * guide + mean_b).astype(np.float32)
+
+
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def warp_affine(img: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Sample ``img`` (H, W, C) at ``matrix @ [x, y, 1]`` for each output pixel (bilinear,
+    zero outside). ``matrix`` (2, 3) maps output pixel centres to input pixel coordinates."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    sx = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
+    sy = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+    h, w = img.shape[:2]
+    x0 = np.floor(sx).astype(np.intp)
+    y0 = np.floor(sy).astype(np.intp)
+    fx = (sx - x0)[..., None]
+    fy = (sy - y0)[..., None]
+    out = np.zeros((height, width, img.shape[2]), np.float32)
+    for dy, wy in ((0, 1.0 - fy), (1, fy)):
+        for dx, wx in ((0, 1.0 - fx), (1, fx)):
+            xi, yi = x0 + dx, y0 + dy
+            ok = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+            vals = img[np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)]
+            out += np.where(ok[..., None], vals, 0.0) * (wy * wx)
+    return out
+
+
+def push_pull(values: np.ndarray, weights: np.ndarray, min_size: int = 2) -> np.ndarray:
+    """Scattered-data fill: values known where ``weights`` > 0 are spread smoothly into the gaps
+    by a pull (weighted down-sampling) / push (up-sampling into the gaps) pyramid."""
+    vw = [np.asarray(values * weights, np.float32)]
+    ww = [np.asarray(weights, np.float32)]
+    while min(vw[-1].shape) > min_size:
+        a, b = vw[-1], ww[-1]
+        h, w = a.shape
+        if h % 2:
+            a, b = np.pad(a, ((0, 1), (0, 0))), np.pad(b, ((0, 1), (0, 0)))
+        if w % 2:
+            a, b = np.pad(a, ((0, 0), (0, 1))), np.pad(b, ((0, 0), (0, 1)))
+        a = a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+        b = b[0::2, 0::2] + b[1::2, 0::2] + b[0::2, 1::2] + b[1::2, 1::2]
+        vw.append(a)
+        ww.append(b)
+    top_w = ww[-1].sum()
+    value = np.full(vw[-1].shape, vw[-1].sum() / top_w if top_w > 0 else 0.0, np.float32)
+    for a, b in zip(reversed(vw), reversed(ww)):
+        up = resize(value, a.shape[0], a.shape[1])
+        conf = np.clip(b, 0.0, 1.0)
+        mean = np.where(b > 0, a / np.maximum(b, 1e-12), 0.0)
+        value = conf * mean + (1.0 - conf) * up
+    return value.astype(np.float32)

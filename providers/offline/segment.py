@@ -1,0 +1,61 @@
+"""Person mask: MediaPipe selfie segmentation (256x256) refined to the source resolution by a
+guided filter, so the edge follows the photo (hair, shoulders) instead of being a blurry stretch
+of the 256-pixel mask."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import imaging
+from .runtime import ModelStore
+
+MODEL = "selfie_segmentation"
+SIZE = 256
+
+
+def letterbox(rgb: np.ndarray, size: int):
+    """Fit (H, W, 3) float into size x size, centred, zero padded.
+    Returns the square image and (top, left, height, width) of the picture inside it."""
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    top, left = (size - nh) // 2, (size - nw) // 2
+    out = np.zeros((size, size, 3), np.float32)
+    out[top:top + nh, left:left + nw] = imaging.resize(rgb, nh, nw)
+    return out, (top, left, nh, nw)
+
+
+def coarse_mask(store: ModelStore, rgb: np.ndarray) -> np.ndarray:
+    """Person probability at the model's resolution, cropped to the picture: float (h, w)."""
+    square, (top, left, nh, nw) = letterbox(rgb, SIZE)
+    (prob,) = store.run(MODEL, {store.input_name(MODEL): square[None]})
+    return prob[0, top:top + nh, left:left + nw, 0].astype(np.float32)
+
+
+def person_alpha(store: ModelStore, rgb: np.ndarray) -> np.ndarray:
+    """Soft person mask float32 (H, W) in 0..1 at the size of ``rgb`` (float 0..1, (H, W, 3))."""
+    h, w = rgb.shape[:2]
+    prob = coarse_mask(store, rgb)
+    return refine(prob, rgb)
+
+
+def refine(prob: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """Coarse probability -> alpha at the size of ``rgb`` (guided-filter upsampling)."""
+    h, w = rgb.shape[:2]
+    grey = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    up = imaging.resize(prob, h, w)
+    # Steepen the model's soft ramp a little before filtering: the guided filter restores the
+    # softness where the photo itself has a soft edge (hair) and keeps hard edges hard.
+    up = imaging.smoothstep(0.15, 0.85, up)
+    short = min(h, w)
+    radius = max(2, int(round(short / 100)))
+    sub = max(1, radius // 2)
+    alpha = imaging.guided_filter(grey, up, radius, 1e-3, subsample=sub)
+    alpha = np.clip(alpha, 0.0, 1.0)
+    # Far from the model's edge trust the model: no guided-filter halos in flat regions.
+    sure_bg = imaging.resize(prob, h, w) < 0.02
+    sure_fg = imaging.resize(prob, h, w) > 0.98
+    alpha[sure_bg] = 0.0
+    alpha[sure_fg] = np.maximum(alpha[sure_fg], 0.0)
+    alpha[alpha < 2.0 / 255.0] = 0.0
+    return alpha.astype(np.float32)
