@@ -51,7 +51,9 @@ def refine(prob: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     radius = max(2, int(round(short / 100)))
     sub = max(1, radius // 2)
     alpha = imaging.guided_filter(grey, up, radius, 1e-3, subsample=sub)
-    alpha = np.clip(alpha, 0.0, 1.0)
+    # The filter leaves a little of the ramp it was given; a final contrast step removes it
+    # (a real soft edge, e.g. hair, keeps intermediate values over several pixels).
+    alpha = imaging.smoothstep(0.1, 0.9, alpha)
     # Far from the model's edge trust the model: no guided-filter halos in flat regions.
     sure_bg = imaging.resize(prob, h, w) < 0.02
     sure_fg = imaging.resize(prob, h, w) > 0.98
