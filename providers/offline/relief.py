@@ -26,7 +26,7 @@ import numpy as np
 from . import imaging
 from .face import Face
 
-WORK_SIZE = 384          # longer side of the grid the relief is modelled on
+WORK_SIZE = 512          # longer side of the grid the relief is modelled on
 FLOOR = 0.08             # depth of the person's silhouette edge (background is 0)
 BODY_THICKNESS = 0.9     # body plateau, in face widths
 HEAD_LIFT = 0.35         # head bump height, in face widths
@@ -171,7 +171,7 @@ def portrait_depth(alpha: np.ndarray, face: Optional[Face], cancel=None) -> np.n
         detail = imaging.push_pull(np.where(den > 0, num / np.maximum(den, 1e-12), 0.0),
                                    np.clip(den, 0, 1))
         spacing = fw / 22.0
-        detail = imaging.blur(detail, 0.6 * spacing)
+        detail = imaging.blur(detail, 0.9 * spacing)
         centre = hull.mean(axis=0)
         inner = centre + (hull - centre) * 0.9
         weight = imaging.blur(_polygon_mask(inner, (h, w)).astype(np.float32), 0.07 * fw)
