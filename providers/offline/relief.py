@@ -12,7 +12,9 @@ No depth network ships in any package registry, so this is modelling rather than
 3. face: the 468 MediaPipe landmarks carry their own depth (z). Their difference from the
    body+head surface is interpolated between the points (push-pull pyramid plus a light blur)
    and added with a feathered weight over the face, so the nose, brows, eye sockets, lips and
-   chin appear and fade out without a seam.
+   chin appear and fade out without a seam. Like a sculptor's bas-relief, that detail is
+   compressed (FACE_DETAIL): at full depth a small face's nose casts a deep groove over the
+   upper lip that reads as a dark band in renders and prints.
 4. everything is normalised so the nearest point is 1 and multiplied by the person's coverage,
    so the background is exactly 0 (ClipDrop's convention).
 """
@@ -32,6 +34,7 @@ BODY_THICKNESS = 0.9     # body plateau, in face widths
 HEAD_LIFT = 0.35         # head bump height, in face widths
 HEAD_RADIUS = (0.95, 1.15)   # head bump radii (x, y), in face widths/heights
 COVER = 0.5              # person alpha at which the depth map cuts to the background
+FACE_DETAIL = 0.5        # bas-relief compression of the face mesh's own depth (see below)
 
 
 def inflate(mask: np.ndarray, coarsest: int = 12, iterations: int = 80) -> np.ndarray:
@@ -175,7 +178,7 @@ def portrait_depth(alpha: np.ndarray, face: Optional[Face], cancel=None) -> np.n
         centre = hull.mean(axis=0)
         inner = centre + (hull - centre) * 0.9
         weight = imaging.blur(_polygon_mask(inner, (h, w)).astype(np.float32), 0.07 * fw)
-        base = base + weight * detail
+        base = base + FACE_DETAIL * weight * detail
         if cancel is not None:
             cancel.check()
 
