@@ -102,7 +102,7 @@ def setup_stage() -> None:
     world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
     scene.world = world
     light = bpy.data.objects.new("Key", bpy.data.lights.new("Key", "AREA"))
-    light.data.energy = 60
+    light.data.energy = 150
     light.data.size = 1.5
     light.location = (1.2, -2.0, 2.0)
     light.rotation_euler = (0.9, 0.0, 0.5)
@@ -122,11 +122,17 @@ def frame(obj, cam, *, angle=(np.radians(80), 0.0, 0.0)) -> None:
     cam.rotation_euler = Euler(angle)
     direction = cam.rotation_euler.to_matrix() @ Vector((0, 0, 1))
     cam.data.lens = 50
-    cam.location = centre + direction * size * 2.2
+    cam.location = centre + direction * size * 1.7
 
 
-def render(obj, path: pathlib.Path, **frame_args) -> None:
+def render(obj, path: pathlib.Path, *, clay: bool = False, **frame_args) -> None:
+    """Render ``obj`` alone; ``clay`` overrides every material with plain grey to show shape."""
     scene = bpy.context.scene
+    layer = bpy.context.view_layer
+    if clay:
+        mat = bpy.data.materials.get("Clay") or bpy.data.materials.new("Clay")
+        mat.diffuse_color = (0.8, 0.8, 0.8, 1.0)
+        layer.material_override = mat
     shown = {o: o.hide_render for o in scene.objects if o.type == "MESH"}
     for o in shown:
         o.hide_render = o is not obj
@@ -135,6 +141,7 @@ def render(obj, path: pathlib.Path, **frame_args) -> None:
     bpy.ops.render.render(write_still=True)
     for o, hidden in shown.items():
         o.hide_render = hidden
+    layer.material_override = None
 
 
 def main() -> int:
@@ -160,6 +167,11 @@ def main() -> int:
         bpy.ops.mapsmith.remove_background(image=photo.name, mode="CUTOUT")
     cutout = bpy.context.active_object
 
+    with step("normals -> normal map on the cutout plane's material"):
+        # A normal map fakes relief on a flat surface: the photo plane, not the relief mesh
+        # (whose real geometry would count the shape twice).
+        bpy.ops.mapsmith.normal_map(image=photo.name)
+
     with step("depth -> printable relief"):
         bpy.ops.mapsmith.depth_relief(image=photo.name, resolution=args.relief_resolution,
                                       solid=True)
@@ -171,9 +183,6 @@ def main() -> int:
         bpy.context.view_layer.objects.active = relief
         # Slicers read STL numbers as millimetres: the 0.2 m relief becomes 200 mm.
         bpy.ops.wm.stl_export(filepath=str(stl), export_selected_objects=True, global_scale=1000)
-
-    with step("normals -> normal map on the relief's material"):
-        bpy.ops.mapsmith.normal_map(image=photo.name)
 
     with step("one-click material"):
         bpy.ops.mapsmith.material_setup(image=photo.name)
@@ -188,7 +197,7 @@ def main() -> int:
         plane_mat.node_tree.nodes.active = node
         bpy.context.view_layer.objects.active = material_plane
         bpy.ops.mapsmith.cleanup_paint_mask()
-        paint_mask(bpy.data.images[f"{dusty.name.rsplit('.', 1)[0]} cleanup mask"], defects)
+        paint_mask(bpy.data.images[f"{dusty.name} cleanup mask"], defects)
         bpy.ops.object.mode_set(mode="OBJECT")
         bpy.ops.mapsmith.cleanup_apply(image=dusty.name)
         dusty.save_render(str(out / "cleanup_after.png"))
@@ -198,7 +207,9 @@ def main() -> int:
     for obj, x in ((cutout, -1.3), (relief, 0.0), (material_plane, 1.3)):
         obj.location.x = x
     with step("rendering previews (Cycles CPU)"):
-        render(relief, out / "relief.png")
+        three_quarter = (np.radians(75), 0.0, np.radians(35))
+        render(relief, out / "relief.png", angle=three_quarter)
+        render(relief, out / "relief_clay.png", angle=three_quarter, clay=True)
         render(cutout, out / "cutout.png")
         render(material_plane, out / "material.png")
 
@@ -210,11 +221,12 @@ def main() -> int:
 
     if args.docs:
         import shutil
-        for name in ("relief", "cutout", "material", "cleanup_before", "cleanup_after"):
+        for name in ("relief", "relief_clay", "cutout", "material", "cleanup_before", "cleanup_after"):
             shutil.copy(out / f"{name}.png", pathlib.Path(args.docs) / f"demo_{name}.png")
 
     print(f"\ndemo: finished in {time.perf_counter() - t_start:.0f} s. Outputs:")
-    for path in (blend, stl, out / "relief.png", out / "cutout.png", out / "material.png",
+    for path in (blend, stl, out / "relief.png", out / "relief_clay.png", out / "cutout.png",
+                 out / "material.png",
                  out / "cleanup_before.png", out / "cleanup_after.png"):
         print(f"  {path}  ({path.stat().st_size / 1024:.0f} KB)")
     return 0
