@@ -336,6 +336,7 @@ class _Inpainter:
                 else:
                     src_y, src_x, dist = self._patchmatch(level, src_y, src_x)
                 self._vote(level, src_y, src_x, dist)
+        self.cancel.progress(1.0, "Hole filled")
         return levels[0].unpadded()
 
     # -- matching ----------------------------------------------------------------------------
