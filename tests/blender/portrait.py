@@ -20,9 +20,7 @@ def mod(name):
 
 
 @pytest.fixture
-def portrait(blank, monkeypatch):
-    import fakeprovider
-    fakeprovider.offline_or_fake(monkeypatch)
+def portrait(blank):
     return load_astronaut(size=SIZE)
 
 
