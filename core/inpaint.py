@@ -34,8 +34,12 @@ MIN_LEVEL_SIZE = 4 * PATCH_RADIUS + 2   # no level narrower than two patches
 MIN_SOURCES = 32                 # a level with fewer whole source patches than this is not used
 COARSE_ITERATIONS = 5            # search + vote rounds at the coarsest level,
 MIDDLE_ITERATIONS = 3            # at the levels in between,
-FINE_ITERATIONS = 2              # and at full resolution (the field arrives nearly converged)
+FINE_ITERATIONS = 2              # and at full resolution (the field arrives nearly converged,
+                                 # so there each round also runs one PatchMatch pass, not two)
 PROPAGATION_STEPS = (1, 4)       # neighbour distances tried in the parallel propagation
+# Random search covers the whole image only at the coarsest level; above it, the field comes
+# from the level below, where long jumps were already tried, so it only searches this far.
+REFINE_RADIUS = 16
 UNKNOWN_WEIGHT = 0.1             # at first, hole pixels' guessed colours barely count in matching
 BRUTE_FORCE_CELLS = 4_000_000    # target x source distances computed at once at the coarsest level
 BRUTE_FORCE_LIMIT = 20_000_000   # above this many, the coarsest level uses PatchMatch too
@@ -334,7 +338,9 @@ class _Inpainter:
                 if i == coarsest and brute:
                     src_y, src_x, dist = self._brute_force(level)
                 else:
-                    src_y, src_x, dist = self._patchmatch(level, src_y, src_x)
+                    src_y, src_x, dist = self._patchmatch(
+                        level, src_y, src_x, iterations=1 if i == 0 else 2,
+                        search_radius=max(level.shape) // 2 if i == coarsest else REFINE_RADIUS)
                 self._vote(level, src_y, src_x, dist)
         self.cancel.progress(1.0, "Hole filled")
         return levels[0].unpadded()
@@ -370,8 +376,11 @@ class _Inpainter:
         diff = level.patches(src_y * level.width + src_x) - target_patches
         return np.einsum("nkc,nkc->n", diff, diff)
 
-    def _patchmatch(self, level, src_y, src_x, iterations=2):
-        """Improve the field: parallel propagation from neighbours, then random search."""
+    def _patchmatch(self, level, src_y, src_x, iterations, search_radius):
+        """Improve the field: parallel propagation from neighbours, then random search.
+
+        Random search tries offsets of ``search_radius``, half that, ... down to 1 pixel.
+        """
         r = PATCH_RADIUS
         height, width = level.shape
         target_patches = level.patches(level.target_flat)
@@ -388,7 +397,7 @@ class _Inpainter:
             src_y[better], src_x[better], dist[better] = cand_y[better], cand_x[better], d[better]
 
         radii = []
-        radius = max(height, width) // 2
+        radius = search_radius
         while radius >= 1:
             radii.append(radius)
             radius //= 2
