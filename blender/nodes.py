@@ -1,4 +1,4 @@
-"""Node trees, photo planes and meshes for the operators' results.
+"""Node trees and materials for the operators' results (meshes and objects: ``meshes``).
 
 Conventions follow Blender's own tools:
 
@@ -17,7 +17,6 @@ space of an image that already holds pixels wipes or converts them.
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import numpy as np
@@ -281,87 +280,6 @@ def frame(tree, name: str, label: str, children) -> "bpy.types.NodeFrame":
 def tidy_output(bsdf, output) -> None:
     x, y = _origin(bsdf)
     _place(output, (x + _X_OUTPUT, y))
-
-
-# ---------------------------------------------------------------------------------------------
-# Geometry: photo planes and meshes from arrays
-# ---------------------------------------------------------------------------------------------
-
-def plane_size(width_px: int, height_px: int, height: float = 1.0) -> tuple[float, float]:
-    """(x, y) of a plane showing a width_px x height_px image ``height`` metres tall."""
-    return width_px / height_px * height, height
-
-
-def plane_mesh(name: str, size_x: float, size_y: float) -> "bpy.types.Mesh":
-    """One quad centred on the origin in the XY plane, facing +Z, UVs covering the image."""
-    mesh = bpy.data.meshes.new(name)
-    hx, hy = size_x / 2.0, size_y / 2.0
-    co = np.array([-hx, -hy, 0, hx, -hy, 0, hx, hy, 0, -hx, hy, 0], np.float32)
-    mesh.vertices.add(4)
-    mesh.vertices.foreach_set("co", co)
-    mesh.loops.add(4)
-    mesh.loops.foreach_set("vertex_index", np.arange(4, dtype=np.int32))
-    mesh.polygons.add(1)
-    mesh.polygons.foreach_set("loop_start", np.zeros(1, np.int32))
-    uv = mesh.uv_layers.new(name="UVMap")
-    uv.data.foreach_set("uv", np.array([0, 0, 1, 0, 1, 1, 0, 1], np.float32))
-    mesh.update(calc_edges=True)
-    return mesh
-
-
-def resize_plane(mesh: "bpy.types.Mesh", size_x: float, size_y: float) -> None:
-    """Scale a plane made by :func:`plane_mesh` (or any mesh) to a new size in place."""
-    n = len(mesh.vertices)
-    co = np.empty(n * 3, np.float32)
-    mesh.vertices.foreach_get("co", co)
-    co = co.reshape(n, 3)
-    lo, hi = co[:, :2].min(axis=0), co[:, :2].max(axis=0)
-    span = np.maximum(hi - lo, 1e-12)
-    co[:, 0] = (co[:, 0] - lo[0]) / span[0] * size_x - size_x / 2.0
-    co[:, 1] = (co[:, 1] - lo[1]) / span[1] * size_y - size_y / 2.0
-    mesh.vertices.foreach_set("co", co.ravel())
-    mesh.update()
-
-
-def mesh_from_arrays(name: str, rm) -> "bpy.types.Mesh":
-    """A mesh from a :class:`core.relief.ReliefMesh`, with ``foreach_set`` only."""
-    mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(rm.num_vertices)
-    mesh.vertices.foreach_set("co", rm.co.ravel())
-    mesh.loops.add(rm.num_loops)
-    mesh.loops.foreach_set("vertex_index", rm.loop_vertex)
-    mesh.polygons.add(rm.num_polygons)
-    mesh.polygons.foreach_set("loop_start", rm.poly_start)
-    uv = mesh.uv_layers.new(name="UVMap")
-    uv.data.foreach_set("uv", rm.loop_uv.ravel())
-    mesh.update(calc_edges=True)
-    return mesh
-
-
-def add_object(context, name: str, mesh: "bpy.types.Mesh",
-               material: Optional["bpy.types.Material"] = None) -> "bpy.types.Object":
-    """Link a new object at the 3D cursor, upright and facing the front view (-Y), like
-    Images as Planes; it becomes the only selected and the active object."""
-    obj = bpy.data.objects.new(name, mesh)
-    if material is not None:
-        mesh.materials.append(material)
-    place_upright(context, obj)
-    (context.collection or context.scene.collection).objects.link(obj)
-    for other in context.view_layer.objects.selected:
-        other.select_set(False)
-    obj.select_set(True)
-    context.view_layer.objects.active = obj
-    return obj
-
-
-def place_upright(context, obj) -> None:
-    obj.location = context.scene.cursor.location
-    obj.rotation_euler = (math.pi / 2.0, 0.0, 0.0)   # local +Z (the front) -> world -Y
-
-
-def smooth_shading(mesh: "bpy.types.Mesh") -> None:
-    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
-    mesh.update()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,22 +38,10 @@ then, when solid, their back copies in the same order (vertex ``i + n_front`` is
 vertex ``i``). Polygons: front (``n_front_polys``), then back (``n_back_polys``), then rim
 (``n_rim_polys``) - handy for ``material_index``.
 
-Building it in Blender 4.2+ with ``foreach_set`` only, in this order::
-
-    mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(rm.num_vertices)
-    mesh.vertices.foreach_set("co", rm.co.ravel())
-    mesh.loops.add(rm.num_loops)
-    mesh.loops.foreach_set("vertex_index", rm.loop_vertex)
-    mesh.polygons.add(rm.num_polygons)
-    mesh.polygons.foreach_set("loop_start", rm.poly_start)
-    # loop_total is read-only in 4.x (writing it raises): each face's size follows from
-    # the next face's loop_start, the last one's from the loop count. Setting loop_start
-    # is all it takes; poly_size is informative. (Blender 3.x also needed loop_total.)
-    uv = mesh.uv_layers.new(name="UVMap")
-    uv.data.foreach_set("uv", rm.loop_uv.ravel())
-    mesh.update(calc_edges=True)   # edges are derived; do not add them by hand
-    mesh.validate()                # optional safety net; returns False (nothing to fix)
+The Blender side (``blender/meshes.from_relief``) builds it with ``foreach_set`` only:
+vertices ``co``, loops ``vertex_index``, polygons ``loop_start`` (``loop_total`` is
+read-only in 4.x: sizes follow from the next start), UVs per loop, and
+``update(calc_edges=True)``; edges are never added by hand.
 
 Optionally ``mesh.polygons.foreach_set("material_index", ...)`` with the front / back / rim
 ranges below, and ``mesh.shade_smooth()`` (4.1+) for the front. Checked with bpy 4.2:

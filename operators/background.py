@@ -5,7 +5,7 @@ import numpy as np
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
-from ..blender import nodes
+from ..blender import meshes, nodes
 from ..core import relief
 from ..providers import ProviderError
 from .base import JobOperator, image_prop, provider_prop
@@ -87,8 +87,8 @@ class MAPSMITH_OT_remove_background(JobOperator, bpy.types.Operator):
         nodes.link_alpha(material, tree, bsdf, tex.outputs["Alpha"],
                          blended=self.mode == "CUTOUT_SHADOW")
         if trimmed is not None:
-            mesh = nodes.mesh_from_arrays(f"{stem} cutout", trimmed)
+            mesh = meshes.from_relief(f"{stem} cutout", trimmed)
         else:
-            mesh = nodes.plane_mesh(f"{stem} cutout", *nodes.plane_size(*source.size, self.height))
-        obj = nodes.add_object(context, f"{stem} cutout", mesh, material)
+            mesh = meshes.plane(f"{stem} cutout", *meshes.plane_size(*source.size, self.height))
+        obj = meshes.add_object(context, f"{stem} cutout", mesh, material)
         return f'Cutout "{obj.name}"{note}'

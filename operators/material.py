@@ -5,7 +5,7 @@ import numpy as np
 import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty
 
-from ..blender import nodes
+from ..blender import meshes, nodes
 from .base import JobOperator, image_prop, make_provider, provider_prop
 
 ROLE = "material"          # "<image> material", and the plane carrying it
@@ -138,15 +138,15 @@ class MAPSMITH_OT_material_setup(JobOperator, bpy.types.Operator):
 
     def _plane(self, context, stem, size, material):
         """Mapsmith's plane for this image, updated; a new one if it is gone."""
-        size_x, size_y = nodes.plane_size(*size, self.height)
+        size_x, size_y = meshes.plane_size(*size, self.height)
         obj = nodes.find_tagged(bpy.data.objects, stem, ROLE)
         if obj is not None and obj.type == "MESH" and context.scene.objects.get(obj.name):
-            nodes.resize_plane(obj.data, size_x, size_y)
+            meshes.resize_plane(obj.data, size_x, size_y)
             if material.name not in obj.data.materials:
                 obj.data.materials.append(material)
         else:
-            mesh = nodes.plane_mesh(stem, size_x, size_y)
-            obj = nodes.tag(nodes.add_object(context, stem, mesh, material), stem, ROLE)
+            mesh = meshes.plane(stem, size_x, size_y)
+            obj = nodes.tag(meshes.add_object(context, stem, mesh, material), stem, ROLE)
         subdiv = obj.modifiers.get("Mapsmith Subdivision")
         if self.use_displacement:
             if subdiv is None:

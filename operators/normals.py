@@ -3,7 +3,7 @@
 import bpy
 from bpy.props import BoolProperty, FloatProperty
 
-from ..blender import nodes
+from ..blender import meshes, nodes
 from ..core import normals
 from .base import JobOperator, image_prop, provider_prop
 
@@ -87,9 +87,9 @@ class MAPSMITH_OT_normal_map(JobOperator, bpy.types.Operator):
             if not obj.data.uv_layers:
                 self.report({"WARNING"}, f'"{obj.name}" has no UV map: the normal map needs one')
         else:
-            plane = nodes.plane_mesh(stem, *nodes.plane_size(*source.size, self.height))
+            plane = meshes.plane(stem, *meshes.plane_size(*source.size, self.height))
             material = nodes.photo_material(stem, "photo", nodes.photo_image(source))[0]
-            obj = nodes.add_object(context, stem, plane, material)
+            obj = meshes.add_object(context, stem, plane, material)
             where = f'new plane "{obj.name}"'
         nodes.add_normal_map(material, image, strength=self.strength, uv_map=uv_map(obj))
         note = f" ({result.note})" if result.note else ""

@@ -7,7 +7,7 @@ import numpy as np
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
-from ..blender import nodes
+from ..blender import meshes, nodes
 from ..core import relief
 from ..providers import ProviderError
 from .base import JobOperator, image_prop, provider_prop
@@ -129,13 +129,13 @@ def _displace_map(depth, options) -> np.ndarray:
 
 
 def _build_mesh(context, stem, photo, rm):
-    mesh = nodes.mesh_from_arrays(f"{stem} relief", rm)
+    mesh = meshes.from_relief(f"{stem} relief", rm)
     smooth = np.zeros(rm.num_polygons, bool)
     smooth[:rm.n_front_polys] = True      # the face smooth; back and rim stay crisp
     mesh.polygons.foreach_set("use_smooth", smooth)
     material, tree, bsdf, _output, _tex = nodes.photo_material(stem, "relief", photo)
     nodes.unlink_alpha(material, tree, bsdf)
-    return nodes.add_object(context, f"{stem} relief", mesh, material)
+    return meshes.add_object(context, f"{stem} relief", mesh, material)
 
 
 def _build_displaced(context, stem, photo, depth_rgba, op):
@@ -144,7 +144,7 @@ def _build_displaced(context, stem, photo, depth_rgba, op):
         size_x, size_y = op.size, op.size * height / width
     else:
         size_x, size_y = op.size * width / height, op.size
-    mesh = nodes.plane_mesh(f"{stem} relief", size_x, size_y)
+    mesh = meshes.plane(f"{stem} relief", size_x, size_y)
     depth = nodes.result_image(stem, "depth", depth_rgba, non_color=True, float_buffer=True)
     material, tree, bsdf, _output, _tex = nodes.photo_material(stem, "relief displaced", photo)
     tex = nodes.image_node(tree, bsdf, depth, name="Mapsmith Depth", label="Depth (cutout)",
@@ -154,8 +154,8 @@ def _build_displaced(context, stem, photo, depth_rgba, op):
     else:
         nodes.unlink_alpha(material, tree, bsdf)
     nodes.frame(tree, "Mapsmith Cutout Frame", "Cutout", [tex])
-    obj = nodes.add_object(context, f"{stem} relief", mesh, material)
-    nodes.smooth_shading(mesh)
+    obj = meshes.add_object(context, f"{stem} relief", mesh, material)
+    meshes.smooth_shading(mesh)
 
     texture = bpy.data.textures.new(depth.name, "IMAGE")
     texture.image = depth

@@ -37,17 +37,29 @@ ROWS: list[tuple] = []
 
 
 def measure(fn, repeat: int = 3):
-    """(best seconds, peak bytes) of ``fn()`` over ``repeat`` runs."""
-    best, peak = float("inf"), 0
+    """(best seconds over ``repeat`` runs, peak bytes of one more run under tracemalloc).
+
+    Timing and memory are separate runs: tracemalloc slows every allocation it traces."""
+    best = float("inf")
     for _ in range(repeat):
         gc.collect()
-        tracemalloc.start()
         t0 = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t0)
-        peak = max(peak, tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     return best, peak
+
+
+def timed(fn) -> float:
+    """One run's seconds (for the naive ways, too slow to repeat or trace)."""
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def row(figure: str, value: float, naive: float | None, floor: float | None, peak: int | None,
@@ -148,8 +160,8 @@ def bench_upload(sizes) -> None:
             return imageio.encode(rgb, "PNG")
 
         t, peak = measure(ours)
-        tf, _ = measure(floor)
-        tn, _ = measure(naive, repeat=1)
+        tf = min(timed(floor) for _ in range(3))
+        tn = timed(naive)
         row(f"image -> PNG upload bytes {n}²", t, tn, tf, peak)
         bpy.data.images.remove(image)
 
@@ -157,14 +169,14 @@ def bench_upload(sizes) -> None:
 # -- 3. depth -> relief mesh ----------------------------------------------------------
 def bench_relief(resolutions) -> None:
     relief = importlib.import_module(blenv.PKG + ".core.relief")
-    nodes = importlib.import_module(blenv.PKG + ".blender.nodes")
+    meshes = importlib.import_module(blenv.PKG + ".blender.meshes")
     yy, xx = np.mgrid[-1:1:1024j, -1:1:1024j]
     depth = np.clip(1 - (xx**2 + yy**2), 0, 1).astype(np.float32)  # a dome, background 0
 
     for res in resolutions:
         def ours():
             data = relief.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
-            mesh = nodes.mesh_from_arrays("bench relief", data)
+            mesh = meshes.from_relief("bench relief", data)
             bpy.data.meshes.remove(mesh)
 
         data = relief.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
@@ -190,8 +202,8 @@ def bench_relief(resolutions) -> None:
             bpy.data.meshes.remove(mesh)
 
         t, peak = measure(ours)
-        tf, _ = measure(floor)
-        tn, _ = measure(naive, repeat=1)
+        tf = min(timed(floor) for _ in range(3))
+        tn = timed(naive)
         row(f"depth -> relief mesh {res}²", t, tn, tf, peak)
 
 

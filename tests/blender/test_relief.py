@@ -130,12 +130,12 @@ def test_failure_leaves_nothing_behind(portrait):
 
 
 def test_a_failing_finish_rolls_back(portrait, monkeypatch):
-    nodes = mod("blender.nodes")
+    meshes = mod("blender.meshes")
 
     def broken(*args, **kwargs):
         raise ValueError("simulated failure while building")
 
-    monkeypatch.setattr(nodes, "add_object", broken)
+    monkeypatch.setattr(meshes, "add_object", broken)
     before = snapshot()
     with pytest.raises(RuntimeError, match="simulated"):
         bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=32)
