@@ -135,7 +135,24 @@ def _build_mesh(context, stem, photo, rm):
     mesh.polygons.foreach_set("use_smooth", smooth)
     material, tree, bsdf, _output, _tex = nodes.photo_material(stem, "relief", photo)
     nodes.unlink_alpha(material, tree, bsdf)
-    return meshes.add_object(context, f"{stem} relief", mesh, material)
+    obj = meshes.add_object(context, f"{stem} relief", mesh, material)
+    if rm.num_polygons > rm.n_front_polys:
+        # Back and rim (solid reliefs) get a plain material: the photo would only smear
+        # its silhouette pixels down the walls.
+        mesh.materials.append(_base_material(stem))
+        index = np.zeros(rm.num_polygons, np.int32)
+        index[rm.n_front_polys:] = 1
+        mesh.polygons.foreach_set("material_index", index)
+    return obj
+
+
+def _base_material(stem):
+    material = nodes.material_for(stem, "relief base")
+    bsdf, _output = nodes.principled(material)
+    bsdf.inputs["Base Color"].default_value = (0.62, 0.6, 0.57, 1.0)   # unpainted plaster
+    bsdf.inputs["Roughness"].default_value = 0.8
+    material.diffuse_color = (0.62, 0.6, 0.57, 1.0)
+    return material
 
 
 def _build_displaced(context, stem, photo, depth_rgba, op):

@@ -155,3 +155,20 @@ def test_undo_returns_to_before(portrait):
     assert name in bpy.data.images
     assert {k: [n for n, _ in v] for k, v in snapshot().items()} == \
         {k: [n for n, _ in v] for k, v in before.items()}
+
+
+def test_solid_back_and_rim_get_a_plain_material(portrait):
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, solid=True)
+    obj = bpy.context.active_object
+    names = [slot.material.name for slot in obj.material_slots]
+    assert names == ["astronaut relief", "astronaut relief base"]
+    index = np.empty(len(obj.data.polygons), np.int32)
+    obj.data.polygons.foreach_get("material_index", index)
+    normals = np.empty(len(obj.data.polygons) * 3, np.float32)
+    obj.data.polygons.foreach_get("normal", normals)
+    z = normals.reshape(-1, 3)[:, 2]                      # local +Z is the front
+    assert (index[z > 0.5] == 0).all()                    # the relief's face: the photo
+    assert (index[z < -0.99] == 1).all()                  # the flat back: plain
+    assert (index == 1).sum() > (z < -0.99).sum()         # ... and the rim walls too
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, solid=True)
+    assert sum(m.name.startswith("astronaut relief base") for m in bpy.data.materials) == 1
