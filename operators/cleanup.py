@@ -122,6 +122,10 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
     keep_mask: BoolProperty(
         name="Keep Mask", default=False,
         description="Keep the painted mask after cleaning (else it is cleared)")
+    exclude_person: BoolProperty(
+        name="Keep Person Out", default=False,
+        description="Offline provider: never copy texels from a person found in the region "
+                    "(e.g. cleaning the wall behind a portrait)")
 
     @classmethod
     def poll(cls, context):
@@ -169,9 +173,11 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         rgb = cleanup.display_uint8(region, linear)[::-1]
         grown = plan.grown[::-1]
 
+        options = {"exclude_person": True} if self.exclude_person and not provider.remote else {}
+
         def work(token):
             t0 = time.perf_counter()
-            result = provider.cleanup(rgb, grown, cancel=token)
+            result = provider.cleanup(rgb, grown, cancel=token, **options)
             t1 = time.perf_counter()
             answer = result.image[::-1]
             if answer.shape[:2] != region.shape[:2]:

@@ -43,6 +43,8 @@ class _MainPanel(_MapsmithPanel):
             row = box.row(align=True)
             row.prop(props, "grow")
             row.prop(props, "keep_mask", toggle=True)
+            if preferences.get(context).cleanup_provider == "OFFLINE":
+                box.prop(props, "exclude_person")
         col = box.column(align=True)
         col.operator("mapsmith.cleanup_apply", icon="CHECKMARK")
         col.operator("mapsmith.cleanup_discard", icon="X")

@@ -143,7 +143,9 @@ class OfflineProvider(Provider):
                                                   "depth", 1))
 
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
-                cancel: CancelToken = NEVER_CANCELLED) -> Result:
+                cancel: CancelToken = NEVER_CANCELLED, exclude_person: bool = False) -> Result:
+        """Fill the masked pixels from the rest of the image. ``exclude_person``: never copy
+        from the person (the selfie mask), e.g. when cleaning the wall behind a portrait."""
         src = _check_rgb(rgb)[..., :3]
         m = np.asarray(mask)
         if m.ndim == 3:
@@ -156,9 +158,12 @@ class OfflineProvider(Provider):
         except ImportError as err:
             raise ProviderError(f"Offline cleanup is not available in this build ({err})") \
                 from None
+        exclude = None
+        if exclude_person:
+            exclude = self._alpha(imaging.to_float_rgb(src), cancel) > 0.5
         cancel.progress(0.0, "Filling")
         out = inpaint(np.ascontiguousarray(src, dtype=np.uint8), m.astype(np.uint8),
-                      cancel=cancel)
+                      exclude=exclude, cancel=cancel)
         cancel.progress(1.0, "Done")
         return Result(out, note="Cleaned up offline")
 

@@ -28,15 +28,6 @@ def _mod(name):
     return importlib.import_module(f"{PKG}.{name}")
 
 
-def _offline_cleans() -> bool:
-    try:
-        providers = _mod("providers")
-        offline = providers.create("OFFLINE")
-    except Exception:
-        return False
-    return type(offline).cleanup is not providers.Provider.cleanup
-
-
 PROVIDERS = ["OFFLINE", "CLIPDROP", "ERASE"]
 
 
@@ -125,11 +116,6 @@ def cleanup_requests(server):
     return [r for r in server.requests if r.path in ("/cleanup/v1", "/api/edit/erase")]
 
 
-def skip_offline_if_missing(provider):
-    if provider == "OFFLINE" and not _offline_cleans():
-        pytest.skip("the offline provider's cleanup is not in this build yet")
-
-
 @pytest.fixture
 def server():
     with fake_services.FakeServices() as srv:
@@ -208,7 +194,6 @@ def test_image_editor_paint_mode_for_flat_images(online, server, tmp_path):
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_apply_changes_only_masked_texels_and_one_undo_restores(online, server, tmp_path,
                                                                   provider):
-    skip_offline_if_missing(provider)
     use_service(provider, server)
     tex = file_texture(tmp_path)
     obj, mat, node = textured_plane(tex)
@@ -250,6 +235,22 @@ def test_apply_changes_only_masked_texels_and_one_undo_restores(online, server, 
     tex = bpy.data.images[name]
     assert np.array_equal(stored(tex), after)
     assert not buffer(mask_of(tex))[..., :3].any()
+
+
+def test_offline_can_keep_the_person_out_of_the_fill(blank, tmp_path):
+    tex = file_texture(tmp_path)
+    textured_plane(tex)
+    original = stored(tex)
+    bpy.ops.mapsmith.cleanup_paint_mask()
+    where = disc(original.shape[:2], 100, 120, 10)
+    paint(mask_of(tex), where)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", exclude_person=True, grow=2) \
+        == {"FINISHED"}
+    after = stored(tex)
+    allowed = allowed_region(where, 2)
+    assert np.array_equal(after[~allowed], original[~allowed])
+    assert np.any(after[where] != original[where])
 
 
 def test_float_texture_keeps_stored_values_outside_the_mask(online, server):

@@ -292,3 +292,28 @@ def test_cleanup_fills_a_hole_from_its_surroundings(provider):
     assert out.shape == img.shape and out.dtype == np.uint8
     err = np.abs(out[40:56, 40:56].astype(int) - (110, 150, 90)).mean()
     assert err < 12, err
+
+
+def test_cleanup_can_keep_the_person_out_of_the_fill(provider, monkeypatch):
+    """exclude_person hands core.inpaint the person as a no-source region."""
+    from mapsmith.core import inpaint as inpaint_module
+    seen = {}
+    real = inpaint_module.inpaint
+
+    def spy(rgb, mask, **kwargs):
+        seen.update(kwargs)
+        return real(rgb, mask, **kwargs)
+
+    monkeypatch.setattr(inpaint_module, "inpaint", spy)
+    rgb = _astronaut()
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    mask[40:60, 320:340] = 255                                  # a patch of wall
+    filled = provider.cleanup(rgb, mask, exclude_person=True).image
+    exclude = seen["exclude"]
+    for x, y in ASTRONAUT["inside"].values():
+        assert exclude[y, x], (x, y)
+    for x, y in ASTRONAUT["outside"].values():
+        assert not exclude[y, x], (x, y)
+    assert (filled[mask == 0] == rgb[mask == 0]).all()
+    provider.cleanup(rgb, mask)
+    assert seen["exclude"] is None                              # off by default
