@@ -129,7 +129,7 @@ class JobOperator:
         if event.type == "ESC" and event.value == "PRESS":
             self._job.cancel()
             return self._end(context, jobs.CANCELLED)
-        if event.type != "TIMER" or event.timer is not self._timer:
+        if event.type != "TIMER":      # any timer tick will do: polling is cheap
             return {"PASS_THROUGH"}
         state = self._job.poll()
         if state == jobs.RUNNING:

@@ -90,3 +90,20 @@ def test_misnamed_image_is_a_clear_error(blank):
     with pytest.raises(RuntimeError, match='No image named "nope"'):
         bpy.ops.mapsmith.normal_map(image="nope")
     assert set(bpy.data.images.keys()) == {"astronaut.png"}
+
+
+def test_modal_code_reads_only_what_blender_events_have(installed):
+    """The modal path needs a window, which headless Blender has not: check statically that
+    every `event.<name>` the operators read exists on bpy.types.Event (an `event.timer`
+    once slipped through and would have broken every run in the UI)."""
+    import ast
+    import pathlib
+    have = {p.identifier for p in bpy.types.Event.bl_rna.properties}
+    used = set()
+    for path in (pathlib.Path(installed.__file__).parent / "operators").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id == "event"):
+                used.add((path.name, node.attr))
+    assert used, "no modal code found"
+    assert {(f, a) for f, a in used if a not in have} == set()
