@@ -411,14 +411,6 @@ def plan_region(marked: Marked, grow_px: int, budget: int = REGION_BUDGET) -> Op
     return Plan(box, grown, weight.astype(np.float32))
 
 
-def display_uint8(region: np.ndarray, linear: bool) -> np.ndarray:
-    """Stored float RGBA -> uint8 RGB as a service should see it (sRGB-encoded)."""
-    rgb = region[..., :3]
-    if linear:
-        rgb = colour.linear_to_srgb(np.clip(rgb, 0.0, None))
-    return colour.to_uint8(rgb)
-
-
 def blend(region: np.ndarray, answer: np.ndarray, weight: np.ndarray, *, linear: bool,
           is_float: bool) -> np.ndarray:
     """New stored RGB for the region: the answer where ``weight`` > 0 (soft at the seam),

@@ -170,7 +170,7 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
     def prepare(self, context, source, provider):
         _tex, _mask, plan, region, linear, is_float = self._target
         # Providers take rows top first; Blender's buffers are bottom first.
-        rgb = cleanup.display_uint8(region, linear)[::-1]
+        rgb = pixels.display_uint8(region, linear)[::-1, :, :3]
         grown = plan.grown[::-1]
 
         options = {"exclude_person": True} if self.exclude_person and not provider.remote else {}
