@@ -107,3 +107,32 @@ def test_modal_code_reads_only_what_blender_events_have(installed):
                 used.add((path.name, node.attr))
     assert used, "no modal code found"
     assert {(f, a) for f, a in used if a not in have} == set()
+
+
+def test_panels_draw_only_properties_their_operators_have(installed):
+    """Panels draw in the UI only. Check statically that each `props.<name>` and
+    `.prop(props, "<name>")` a panel class draws exists on the operator it shows."""
+    import ast
+    import pathlib
+    tree = ast.parse((pathlib.Path(installed.__file__).parent / "panels" / "__init__.py").read_text())
+    checked = 0
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        idname = next((n.value.value for n in cls.body if isinstance(n, ast.Assign)
+                       and getattr(n.targets[0], "id", "") == "operator"), None)
+        if idname is None and cls.name == "_MainPanel":
+            idname = "mapsmith.cleanup_apply"      # its cleanup options row
+        if not idname:
+            continue
+        module, name = idname.split(".")
+        rna = getattr(getattr(bpy.ops, module), name).get_rna_type().properties.keys()
+        for node in ast.walk(cls):
+            names = []
+            if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "props":
+                names.append(node.attr)
+            if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "prop"
+                    and len(node.args) >= 2 and getattr(node.args[0], "id", "") == "props"):
+                names.append(node.args[1].value)
+            for prop in names:
+                assert prop in rna, f"{cls.name} draws {idname}.{prop}, which does not exist"
+                checked += 1
+    assert checked > 20
