@@ -136,3 +136,22 @@ def test_panels_draw_only_properties_their_operators_have(installed):
                 assert prop in rna, f"{cls.name} draws {idname}.{prop}, which does not exist"
                 checked += 1
     assert checked > 20
+
+
+def test_bundled_wheels_are_installed_for_this_python(installed):
+    """Blender unpacks the zip's wheels for the running Python into the extensions' own
+    site-packages (users have no Pillow or onnxruntime otherwise)."""
+    import pathlib
+    import sys
+    local = pathlib.Path(bpy.utils.user_resource("EXTENSIONS", path=".local"))
+    found = {p.name for p in local.glob(f"lib/python{sys.version_info.major}.{sys.version_info.minor}"
+                                        "/site-packages/*")}
+    import tomllib
+    manifest = tomllib.loads((pathlib.Path(installed.__file__).parent / "blender_manifest.toml").read_text())
+    tag = f"-cp{sys.version_info.major}{sys.version_info.minor}-"
+    wanted = {"-".join(pathlib.PurePosixPath(w).name.split("-")[:2]) + ".dist-info"
+              for w in manifest["wheels"] if tag in w and "manylinux" in w}
+    assert {w.split("-")[0] for w in wanted} == {"pillow", "onnxruntime"}
+    assert wanted | {"PIL", "onnxruntime"} <= found
+    site = next(local.glob("lib/python*/site-packages"))
+    assert str(site) in sys.path
