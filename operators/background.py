@@ -38,16 +38,23 @@ class MAPSMITH_OT_remove_background(JobOperator, bpy.types.Operator):
         name="Trim Resolution", default=128, min=8, soft_max=512, max=2048,
         description="Vertices along the long side of the trimmed mesh")
 
+    @staticmethod
+    def draw_options(layout, props):
+        """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        layout.prop(props, "mode")
+        if props.mode != "MASK":
+            layout.prop(props, "height")
+            row = layout.row(heading="Trim Mesh")
+            row.prop(props, "trim", text="")
+            sub = row.row()
+            sub.active = props.trim
+            sub.prop(props, "trim_resolution", text="")
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        layout.prop(self, "mode")
-        if self.mode != "MASK":
-            layout.prop(self, "height")
-            layout.prop(self, "trim")
-            row = layout.row()
-            row.active = self.trim
-            row.prop(self, "trim_resolution")
+        layout.use_property_decorate = False
+        self.draw_options(layout, self)
         layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):

@@ -48,21 +48,27 @@ class MAPSMITH_OT_material_setup(JobOperator, bpy.types.Operator):
         return {"background": self.use_cutout, "normals": self.use_normals,
                 "depth": self.use_displacement}
 
+    @staticmethod
+    def draw_options(layout, props):
+        """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        col = layout.column(heading="Maps", align=True)
+        col.prop(props, "use_cutout")
+        col.prop(props, "use_normals")
+        col.prop(props, "use_displacement")
+        layout.prop(props, "height")
+        col = layout.column(align=True)
+        col.active = props.use_normals
+        col.prop(props, "normal_strength")
+        col = layout.column(align=True)
+        col.active = props.use_displacement
+        col.prop(props, "displacement")
+        col.prop(props, "subdivisions")
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        col = layout.column(heading="Maps")
-        col.prop(self, "use_cutout")
-        col.prop(self, "use_normals")
-        col.prop(self, "use_displacement")
-        layout.prop(self, "height")
-        row = layout.row()
-        row.active = self.use_normals
-        row.prop(self, "normal_strength")
-        col = layout.column()
-        col.active = self.use_displacement
-        col.prop(self, "displacement")
-        col.prop(self, "subdivisions")
+        layout.use_property_decorate = False
+        self.draw_options(layout, self)
         col = layout.column(heading="Providers")
         col.prop(self, "background_provider", text="Background")
         col.prop(self, "normals_provider", text="Normals")

@@ -42,16 +42,23 @@ class MAPSMITH_OT_normal_map(JobOperator, bpy.types.Operator):
     def capability(self):
         return "depth" if self.from_depth else "normals"
 
+    @staticmethod
+    def draw_options(layout, props):
+        """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        row = layout.row(heading="From Depth")
+        row.prop(props, "from_depth", text="")
+        sub = row.row()
+        sub.active = props.from_depth
+        sub.prop(props, "depth_strength", text="")
+        layout.prop(props, "flip_green")
+        layout.prop(props, "strength")
+        layout.prop(props, "height")
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        layout.prop(self, "from_depth")
-        row = layout.row()
-        row.active = self.from_depth
-        row.prop(self, "depth_strength")
-        layout.prop(self, "flip_green")
-        layout.prop(self, "strength")
-        layout.prop(self, "height")
+        layout.use_property_decorate = False
+        self.draw_options(layout, self)
         layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):

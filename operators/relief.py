@@ -61,20 +61,28 @@ class MAPSMITH_OT_depth_relief(JobOperator, bpy.types.Operator):
         name="Thickness", default=relief.DEFAULT_THICKNESS, min=0.0001, soft_max=0.05,
         subtype="DISTANCE", unit="LENGTH", description="Back plate under the lowest point")
 
+    @staticmethod
+    def draw_options(layout, props):
+        """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        layout.prop(props, "method")
+        col = layout.column(align=True)
+        col.prop(props, "resolution")
+        col.prop(props, "size")
+        col.prop(props, "strength")
+        col.prop(props, "smoothing")
+        layout.prop(props, "background")
+        if props.method == "MESH":
+            row = layout.row(heading="Solid")
+            row.prop(props, "solid", text="")
+            sub = row.row()
+            sub.active = props.solid
+            sub.prop(props, "thickness", text="")
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        layout.prop(self, "method")
-        layout.prop(self, "resolution")
-        layout.prop(self, "size")
-        layout.prop(self, "strength")
-        layout.prop(self, "smoothing")
-        layout.prop(self, "background")
-        if self.method == "MESH":
-            layout.prop(self, "solid")
-            sub = layout.row()
-            sub.active = self.solid
-            sub.prop(self, "thickness")
+        layout.use_property_decorate = False
+        self.draw_options(layout, self)
         layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):

@@ -4,6 +4,7 @@ import bpy
 
 from .. import preferences
 from ..blender import sources
+from ..operators import background, material, normals, relief
 
 
 def _draw_source(layout, context):
@@ -79,101 +80,52 @@ def _options(context, idname):
 
 
 class _CapabilityPanel(_MapsmithPanel):
+    """The operator's own options (its ``draw_options``, shared with Adjust Last Operation)
+    and its button."""
+
     bl_options = {"DEFAULT_CLOSED"}
-    operator = ""
+    op = None             # the operator class
     icon = "NONE"
 
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
         layout.use_property_decorate = False
-        props = _options(context, self.operator)
+        props = _options(context, self.op.bl_idname)
         if props is not None:
-            self.draw_options(layout, props)
-        layout.operator(self.operator, icon=self.icon)
-
-    def draw_options(self, layout, props):
-        pass
+            self.op.draw_options(layout, props)
+        layout.operator(self.op.bl_idname, icon=self.icon)
 
 
 class _ReliefPanel(_CapabilityPanel):
     bl_label = "Depth Relief"
-    operator = "mapsmith.depth_relief"
+    op = relief.MAPSMITH_OT_depth_relief
     icon = "MOD_DISPLACE"
-
-    def draw_options(self, layout, props):
-        layout.prop(props, "method")
-        col = layout.column(align=True)
-        col.prop(props, "resolution")
-        col.prop(props, "size")
-        col.prop(props, "strength")
-        col.prop(props, "smoothing")
-        layout.prop(props, "background")
-        if props.method == "MESH":
-            row = layout.row(heading="Solid")
-            row.prop(props, "solid", text="")
-            sub = row.row()
-            sub.active = props.solid
-            sub.prop(props, "thickness", text="")
 
 
 class _NormalsPanel(_CapabilityPanel):
     bl_label = "Normal Map"
-    operator = "mapsmith.normal_map"
+    op = normals.MAPSMITH_OT_normal_map
     icon = "NORMALS_FACE"
-
-    def draw_options(self, layout, props):
-        row = layout.row(heading="From Depth")
-        row.prop(props, "from_depth", text="")
-        sub = row.row()
-        sub.active = props.from_depth
-        sub.prop(props, "depth_strength", text="")
-        layout.prop(props, "flip_green")
-        layout.prop(props, "strength")
-        layout.prop(props, "height")
 
 
 class _BackgroundPanel(_CapabilityPanel):
     bl_label = "Background"
-    operator = "mapsmith.remove_background"
+    op = background.MAPSMITH_OT_remove_background
     icon = "IMAGE_RGB_ALPHA"
-
-    def draw_options(self, layout, props):
-        layout.prop(props, "mode")
-        if props.mode != "MASK":
-            layout.prop(props, "height")
-            row = layout.row(heading="Trim Mesh")
-            row.prop(props, "trim", text="")
-            sub = row.row()
-            sub.active = props.trim
-            sub.prop(props, "trim_resolution", text="")
 
 
 class _MaterialPanel(_CapabilityPanel):
     bl_label = "One-Click Material"
-    operator = "mapsmith.material_setup"
+    op = material.MAPSMITH_OT_material_setup
     icon = "MATERIAL"
-
-    def draw_options(self, layout, props):
-        col = layout.column(heading="Maps", align=True)
-        col.prop(props, "use_cutout")
-        col.prop(props, "use_normals")
-        col.prop(props, "use_displacement")
-        layout.prop(props, "height")
-        col = layout.column(align=True)
-        col.active = props.use_normals
-        col.prop(props, "normal_strength")
-        col = layout.column(align=True)
-        col.active = props.use_displacement
-        col.prop(props, "displacement")
-        col.prop(props, "subdivisions")
 
 
 def _sub_panels():
     made = []
     for space, parent in (("VIEW_3D", MAPSMITH_PT_view3d), ("IMAGE_EDITOR", MAPSMITH_PT_image)):
         for base in (_MaterialPanel, _ReliefPanel, _NormalsPanel, _BackgroundPanel):
-            name = f"{parent.bl_idname}_{base.operator.split('.')[1]}"
+            name = f"{parent.bl_idname}_{base.op.bl_idname.split('.')[1]}"
             made.append(type(name, (base, bpy.types.Panel), {
                 "bl_idname": name, "bl_space_type": space, "bl_parent_id": parent.bl_idname}))
     return tuple(made)

@@ -109,32 +109,34 @@ def test_modal_code_reads_only_what_blender_events_have(installed):
     assert {(f, a) for f, a in used if a not in have} == set()
 
 
-def test_panels_draw_only_properties_their_operators_have(installed):
-    """Panels draw in the UI only. Check statically that each `props.<name>` and
-    `.prop(props, "<name>")` a panel class draws exists on the operator it shows."""
+def test_options_drawn_exist_on_their_operators(installed):
+    """Options are drawn in the UI only (Adjust Last Operation and the sidebar). Check
+    statically that each `props.<name>` / `.prop(props, "<name>")` in an operator's
+    draw_options, and in the main panel's cleanup row, exists on that operator."""
     import ast
     import pathlib
-    tree = ast.parse((pathlib.Path(installed.__file__).parent / "panels" / "__init__.py").read_text())
+    root = pathlib.Path(installed.__file__).parent
+    sources = [(p, None) for p in (root / "operators").glob("*.py")]
+    sources.append((root / "panels" / "__init__.py", "mapsmith.cleanup_apply"))
     checked = 0
-    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
-        idname = next((n.value.value for n in cls.body if isinstance(n, ast.Assign)
-                       and getattr(n.targets[0], "id", "") == "operator"), None)
-        if idname is None and cls.name == "_MainPanel":
-            idname = "mapsmith.cleanup_apply"      # its cleanup options row
-        if not idname:
-            continue
-        module, name = idname.split(".")
-        rna = getattr(getattr(bpy.ops, module), name).get_rna_type().properties.keys()
-        for node in ast.walk(cls):
-            names = []
-            if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "props":
-                names.append(node.attr)
-            if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "prop"
-                    and len(node.args) >= 2 and getattr(node.args[0], "id", "") == "props"):
-                names.append(node.args[1].value)
-            for prop in names:
-                assert prop in rna, f"{cls.name} draws {idname}.{prop}, which does not exist"
-                checked += 1
+    for path, fixed in sources:
+        for cls in (n for n in ast.parse(path.read_text()).body if isinstance(n, ast.ClassDef)):
+            idname = fixed or next((n.value.value for n in cls.body if isinstance(n, ast.Assign)
+                                    and getattr(n.targets[0], "id", "") == "bl_idname"), None)
+            if not idname or (fixed and cls.name != "_MainPanel"):
+                continue
+            module, name = idname.split(".")
+            rna = getattr(getattr(bpy.ops, module), name).get_rna_type().properties.keys()
+            for node in ast.walk(cls):
+                names = []
+                if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "props":
+                    names.append(node.attr)
+                if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "prop"
+                        and len(node.args) >= 2 and getattr(node.args[0], "id", "") == "props"):
+                    names.append(node.args[1].value)
+                for prop in names:
+                    assert prop in rna, f"{cls.name} draws {idname}.{prop}, which does not exist"
+                    checked += 1
     assert checked > 20
 
 
