@@ -18,7 +18,9 @@ keeps the texture. The method is Wexler, Shechtman & Irani's "Space-Time Complet
   (propagation from neighbours plus random search) elsewhere, at finer levels starting from
   the upsampled field of the level below;
 - voting: each hole pixel becomes the similarity-weighted mean of what the patches covering it
-  propose; then search again on the new image (expectation-maximisation), a few times.
+  propose; then search again on the new image (expectation-maximisation), a few times;
+- a locality prior (``LOCALITY``) adds a small cost for distance between a patch and its
+  source, so that on busy content the nearby, relevant patches win over flat ones far away.
 
 Everything is vectorised: PatchMatch's propagation runs in parallel over all patches (each
 patch tries its four neighbours' matches at a time, jump-flood style with a longer step too),
@@ -41,6 +43,11 @@ PROPAGATION_STEPS = (1, 4)       # neighbour distances tried in the parallel pro
 # from the level below, where long jumps were already tried, so it only searches this far.
 REFINE_RADIUS = 16
 UNKNOWN_WEIGHT = 0.1             # at first, hole pixels' guessed colours barely count in matching
+# A locality prior: each full-resolution pixel between a target patch and its source costs as
+# much as this many grey levels of difference per patch value. Without it, on busy content
+# (lettering, a logo) every source is about equally far, and some flat patch far away wins
+# and paints a grey band across the hole; nearby patches, being relevant, then win.
+LOCALITY = 0.2
 BRUTE_FORCE_CELLS = 4_000_000    # target x source distances computed at once at the coarsest level
 BRUTE_FORCE_LIMIT = 20_000_000   # above this many, the coarsest level uses PatchMatch too
 
@@ -240,9 +247,12 @@ class _Level:
     Coordinates are in the padded frame; flat indices address ``image.reshape(-1, 3)``.
     """
 
-    def __init__(self, image: np.ndarray, hole: np.ndarray, allowed: np.ndarray):
+    def __init__(self, image: np.ndarray, hole: np.ndarray, allowed: np.ndarray, scale: int):
         r = PATCH_RADIUS
         self.shape = hole.shape
+        # Locality cost per squared pixel (of this level) between target and source: LOCALITY
+        # grey levels per full-resolution pixel, for each value of a patch.
+        self.locality = (LOCALITY * scale) ** 2 * (2 * r + 1) ** 2 * 3
         self.hole = np.pad(hole, r)                                     # padding: not hole
         self.image = np.pad(image, ((r, r), (r, r), (0, 0)), mode="reflect")
         pw = self.image.shape[1]
@@ -290,7 +300,7 @@ class _Level:
 class _Inpainter:
     def __init__(self, image, hole, allowed, cancel, rng):
         self.cancel, self.rng = cancel, rng
-        self.levels = [_Level(image, hole, allowed)]
+        self.levels = [_Level(image, hole, allowed, scale=1)]
         everywhere = np.ones(hole.shape, bool)
         while not _is_thin(hole) and min(hole.shape) >= 2 * MIN_LEVEL_SIZE:
             image = _pool(image, everywhere)[0]
@@ -298,7 +308,7 @@ class _Inpainter:
             hole = _pool(hole[..., None], everywhere)[0][..., 0] > 0
             allowed = _pool(allowed[..., None], everywhere)[0][..., 0] > 0.99
             everywhere = np.ones(hole.shape, bool)
-            level = _Level(image, hole, allowed)
+            level = _Level(image, hole, allowed, scale=2 ** len(self.levels))
             if level.valid_y.size < MIN_SOURCES:
                 break
             self.levels.append(level)
@@ -368,13 +378,19 @@ class _Inpainter:
         for start in range(0, targets.shape[0], chunk):
             a, wa = targets[start:start + chunk], w[start:start + chunk]
             d = (wa * a * a).sum(1)[:, None] - 2.0 * (wa * a) @ sources.T + wa @ sq.T
+            ty = level.target_y[start:start + chunk, None]
+            tx = level.target_x[start:start + chunk, None]
+            d += ((ty - level.valid_y) ** 2 + (tx - level.valid_x) ** 2) * (
+                level.locality / (255.0 * 255.0))
             best[start:start + chunk] = d.argmin(1)
             dist[start:start + chunk] = np.maximum(d.min(1), 0.0) * (255.0 * 255.0)
         return level.valid_y[best], level.valid_x[best], dist
 
     def _distances(self, level, target_patches, src_y, src_x):
+        """Patch SSD plus the locality cost, for each target (in order) and its source."""
         diff = level.patches(src_y * level.width + src_x) - target_patches
-        return np.einsum("nkc,nkc->n", diff, diff)
+        far = (src_y - level.target_y) ** 2 + (src_x - level.target_x) ** 2
+        return np.einsum("nkc,nkc->n", diff, diff) + far * level.locality
 
     def _patchmatch(self, level, src_y, src_x, iterations, search_radius):
         """Improve the field: parallel propagation from neighbours, then random search.

@@ -250,3 +250,23 @@ def test_structured_pattern_is_continued_where_diffusion_smears():
     ns = mse(cv2.inpaint(truth, mask, 5, cv2.INPAINT_NS))
     print(f"\nstripes MSE: ours {ours:.0f}, TELEA {telea:.0f}, NS {ns:.0f}")
     assert ours < 0.1 * min(telea, ns)
+
+
+def test_a_band_across_a_logo_is_not_filled_grey():
+    """A grown scratch across the astronaut's mission badge (purple, white lettering). With
+    the whole photo as context, far-away flat wall patches used to win the matching and
+    paint a grey band; the locality prior keeps the fill in the badge's own colours."""
+    from skimage import data
+    from mapsmith.core import masks
+    rgb = data.astronaut()
+    yy, xx = np.mgrid[0:rgb.shape[0], 0:rgb.shape[1]]
+    scratch = (np.abs((yy - 451) + 0.35 * (xx - 20)) < 2.0) & (xx > 20) & (xx < 300)
+    hole = masks.grow(scratch.astype(np.uint8) * 255, 4) > 0
+    out = inpaint.inpaint(rgb, hole.astype(np.uint8) * 255)
+    badge = hole & (xx > 160) & (xx < 215)
+
+    def chroma(a):
+        a = a.astype(float)
+        return (a.max(-1) - a.min(-1)).mean()
+
+    assert chroma(out[badge]) > 0.8 * chroma(rgb[badge])
