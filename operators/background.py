@@ -8,7 +8,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 from ..blender import meshes, nodes
 from ..core import relief
 from ..providers import ProviderError
-from .base import JobOperator, image_prop, provider_prop
+from .base import DrawsOptions, JobOperator, image_prop, provider_prop
 
 MODES = (
     ("CUTOUT", "Cutout", "The photo with the background transparent, on a plane"),
@@ -17,7 +17,7 @@ MODES = (
 )
 
 
-class MAPSMITH_OT_remove_background(JobOperator, bpy.types.Operator):
+class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operator):
     """Remove the photo's background: an alpha cutout on a plane, or the mask as an image"""
 
     bl_idname = "mapsmith.remove_background"
@@ -49,13 +49,6 @@ class MAPSMITH_OT_remove_background(JobOperator, bpy.types.Operator):
             sub = row.row()
             sub.active = props.trim
             sub.prop(props, "trim_resolution", text="")
-
-    def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
-        self.draw_options(layout, self)
-        layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):
         rgb, mode = source.rgba[..., :3], self.mode

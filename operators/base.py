@@ -69,6 +69,21 @@ def credits_note(payload) -> str:
     return "; ".join(notes.values())
 
 
+class DrawsOptions:
+    """Adjust Last Operation draws the same options as the sidebar sub-panel (the class's
+    ``draw_options(layout, props)``), then the provider choice."""
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        self.draw_options(layout, self)
+        self.draw_provider(layout)
+
+    def draw_provider(self, layout):
+        layout.prop(self, "provider")
+
+
 class JobOperator:
     bl_options = {"REGISTER", "UNDO"}
     capability = ""           # "depth", "normals", "background" or "cleanup"

@@ -6,12 +6,12 @@ import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
-from .base import JobOperator, image_prop, make_provider, provider_prop
+from .base import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 
 ROLE = "material"          # "<image> material", and the plane carrying it
 
 
-class MAPSMITH_OT_material_setup(JobOperator, bpy.types.Operator):
+class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
     """Build a plane sized to the photo with colour, alpha cutout, normal map and depth
     displacement. Running it again on the same image updates that material and plane"""
 
@@ -64,11 +64,7 @@ class MAPSMITH_OT_material_setup(JobOperator, bpy.types.Operator):
         col.prop(props, "displacement")
         col.prop(props, "subdivisions")
 
-    def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
-        self.draw_options(layout, self)
+    def draw_provider(self, layout):
         col = layout.column(heading="Providers")
         col.prop(self, "background_provider", text="Background")
         col.prop(self, "normals_provider", text="Normals")

@@ -5,10 +5,10 @@ from bpy.props import BoolProperty, FloatProperty
 
 from ..blender import meshes, nodes
 from ..core import normals
-from .base import JobOperator, image_prop, provider_prop
+from .base import DrawsOptions, JobOperator, image_prop, provider_prop
 
 
-class MAPSMITH_OT_normal_map(JobOperator, bpy.types.Operator):
+class MAPSMITH_OT_normal_map(DrawsOptions, JobOperator, bpy.types.Operator):
     """Estimate the portrait's surface normals and wire them into the material as a normal map.
     The active object's material gets them; without an active mesh, a new photo plane does"""
 
@@ -53,13 +53,6 @@ class MAPSMITH_OT_normal_map(JobOperator, bpy.types.Operator):
         layout.prop(props, "flip_green")
         layout.prop(props, "strength")
         layout.prop(props, "height")
-
-    def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
-        self.draw_options(layout, self)
-        layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):
         rgb = source.rgba[..., :3]

@@ -10,7 +10,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 from ..blender import meshes, nodes
 from ..core import relief
 from ..providers import ProviderError
-from .base import JobOperator, image_prop, provider_prop
+from .base import DrawsOptions, JobOperator, image_prop, provider_prop
 
 METHODS = (
     ("MESH", "Mesh", "Real geometry built from the depth: can be cut out, made solid and "
@@ -28,7 +28,7 @@ BACKGROUNDS = (
 _VIEWPORT_LEVELS = 6
 
 
-class MAPSMITH_OT_depth_relief(JobOperator, bpy.types.Operator):
+class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
     """Estimate the portrait's depth and build a relief from it"""
 
     bl_idname = "mapsmith.depth_relief"
@@ -77,13 +77,6 @@ class MAPSMITH_OT_depth_relief(JobOperator, bpy.types.Operator):
             sub = row.row()
             sub.active = props.solid
             sub.prop(props, "thickness", text="")
-
-    def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
-        self.draw_options(layout, self)
-        layout.prop(self, "provider")
 
     def prepare(self, context, source, provider):
         rgb = source.rgba[..., :3]
