@@ -127,7 +127,7 @@ class Marked:
 def read_mask(mask) -> Optional[Marked]:
     """None when nothing is painted. Converts only the painted box (a whole 4K mask costs
     about a second to convert, its row and column maxima a few hundredths)."""
-    buf = cleanup_undo.read_buffer(mask)
+    buf = pixels.read_stored(mask)
     height, width = buf.shape[:2]
     limit = np.float32(0.5 / 255.0)  # what rounds to a zero byte
     rows = np.zeros(height, bool)
@@ -156,9 +156,9 @@ def clear_mask(mask, marked: Marked) -> None:
         cleanup_undo.record(mask, marked.box, marked.stored, after)
         return
     x0, y0, x1, y1 = marked.box
-    buf = cleanup_undo.read_buffer(mask)
+    buf = pixels.read_stored(mask)
     buf[y0:y1, x0:x1] = cleanup_undo.from_stored(after)
-    cleanup_undo.write_buffer(mask, buf)
+    pixels.write_stored(mask, buf)
     cleanup_undo.record(mask, marked.box, marked.stored, after)
 
 

@@ -27,6 +27,8 @@ import numpy as np
 
 import bpy
 
+from . import pixels
+
 COUNTER = "mapsmith_cleanup_step"
 MAX_STEPS = 64
 
@@ -43,20 +45,7 @@ _records: dict[int, dict[int, Record]] = {}   # session_uid -> step -> Record
 _shown: dict[int, int] = {}                   # session_uid -> step the pixels show now
 
 
-# -- pixel buffer helpers (Blender's order: bottom row first) ------------------------------
-def read_buffer(image) -> np.ndarray:
-    """float32 (H, W, 4), bottom row first, as stored (one fast foreach_get)."""
-    width, height = image.size
-    buf = np.empty(width * height * 4, dtype=np.float32)
-    image.pixels.foreach_get(buf)
-    return buf.reshape(height, width, 4)
-
-
-def write_buffer(image, buf: np.ndarray) -> None:
-    image.pixels.foreach_set(np.ascontiguousarray(buf, dtype=np.float32).ravel())
-    image.update()
-
-
+# -- stored values (pixel transfer itself: pixels.read_stored / write_stored) ---------------
 def to_stored(image, region: np.ndarray) -> np.ndarray:
     """A region of a buffer in its exact stored form (bytes stay bytes)."""
     if image.is_float:
@@ -97,11 +86,11 @@ def has_records(image) -> bool:
 
 
 def _write_boxes(image, writes: list) -> None:
-    buf = read_buffer(image)
+    buf = pixels.read_stored(image)
     for box, values in writes:
         x0, y0, x1, y1 = box
         buf[y0:y1, x0:x1] = from_stored(values)
-    write_buffer(image, buf)
+    pixels.write_stored(image, buf)
 
 
 def sync_image(image) -> Optional[str]:

@@ -15,6 +15,23 @@ from ..core import colour
 NON_COLOR = "Non-Color"
 
 
+def read_stored(image: "bpy.types.Image") -> np.ndarray:
+    """The pixel buffer exactly as Blender stores it: float32 (H, W, 4), BOTTOM row first.
+
+    For code that writes regions back (cleanup, its undo); everything else uses :func:`read`.
+    """
+    width, height = image.size
+    buf = np.empty(width * height * 4, dtype=np.float32)
+    image.pixels.foreach_get(buf)
+    return buf.reshape(height, width, 4)
+
+
+def write_stored(image: "bpy.types.Image", buf: np.ndarray) -> None:
+    """Write a whole bottom-row-first buffer (as :func:`read_stored` gives), then update."""
+    image.pixels.foreach_set(np.ascontiguousarray(buf, dtype=np.float32).ravel())
+    image.update()
+
+
 def read(image: "bpy.types.Image") -> np.ndarray:
     """The image's pixels as stored (float32 (H, W, 4), top row first).
 
@@ -24,9 +41,7 @@ def read(image: "bpy.types.Image") -> np.ndarray:
     width, height = image.size
     if width == 0 or height == 0:
         raise ValueError(f'Image "{image.name}" has no pixels (is the file missing?)')
-    buf = np.empty(width * height * 4, dtype=np.float32)
-    image.pixels.foreach_get(buf)
-    return buf.reshape(height, width, 4)[::-1]
+    return read_stored(image)[::-1]
 
 
 def is_linear(image: "bpy.types.Image") -> bool:
@@ -62,8 +77,7 @@ def write(image: "bpy.types.Image", pixels: np.ndarray) -> None:
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.shape != (height, width, 4):
         raise ValueError(f"pixel array {pixels.shape} does not fit image {width}x{height}")
-    image.pixels.foreach_set(np.ascontiguousarray(pixels[::-1]).ravel())
-    image.update()
+    write_stored(image, pixels[::-1])
 
 
 def as_rgba_float(px: np.ndarray) -> np.ndarray:

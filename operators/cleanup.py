@@ -161,7 +161,7 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
             raise SourceError(f'The cleanup mask of "{texture.name}" is empty: paint white over '
                               "what should go first. Nothing was sent")
         x0, y0, x1, y1 = plan.box
-        region = cleanup_undo.read_buffer(texture)[y0:y1, x0:x1].copy()
+        region = pixels.read_stored(texture)[y0:y1, x0:x1].copy()
         self._target = (texture.name, mask.name, plan, region, pixels.is_linear(texture),
                         bool(texture.is_float))
         self._marked = marked
@@ -198,14 +198,14 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         if texture is None or mask is None:
             raise SourceError("The texture or its mask was removed while cleaning up")
         x0, y0, x1, y1 = plan.box
-        buf = cleanup_undo.read_buffer(texture)  # now: keep any change made meanwhile
+        buf = pixels.read_stored(texture)  # now: keep any change made meanwhile
         if buf.shape[:2] != tuple(mask.size)[::-1]:
             raise SourceError("The texture changed size while cleaning up: nothing was written")
         before = cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1])
         changed = plan.weight > 0
         part = buf[y0:y1, x0:x1, :3]
         part[changed] = new_rgb[changed]
-        cleanup_undo.write_buffer(texture, buf)  # marks the texture dirty
+        pixels.write_stored(texture, buf)  # marks the texture dirty
         cleanup_undo.record(texture, plan.box, before,
                             cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1]))
         del buf
