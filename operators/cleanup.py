@@ -127,13 +127,6 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         description="Offline provider: never copy texels from a person found in the region "
                     "(e.g. cleaning the wall behind a portrait)")
 
-    @classmethod
-    def poll(cls, context):
-        if cls.bl_idname in JobOperator._busy:
-            cls.poll_message_set("Already running: wait for it or press Esc")
-            return False
-        return True
-
     def _start(self, context) -> bool:
         # The texture, its mask and an empty-mask check come before the provider: an empty
         # mask says so, and nothing is ever sent.
