@@ -24,9 +24,9 @@ import numpy as np
 
 import bpy
 
-from ..core import colour, masks
+from ..core import images, masks
+from ..core.errors import SourceError
 from . import cleanup_undo, pixels, sources
-from .sources import SourceError
 
 MASK_OF = "mapsmith_cleanup_of"      # on the mask: the texture's name
 PREV = "mapsmith_cleanup_prev"       # on the mask: settings to restore when the session ends
@@ -419,7 +419,7 @@ def blend(region: np.ndarray, answer: np.ndarray, weight: np.ndarray, *, linear:
     old = region[..., :3]
     new = answer.astype(np.float32) / np.float32(255.0)
     if linear:
-        new = colour.srgb_to_linear(new).astype(np.float32)
+        new = images.srgb_to_linear(new).astype(np.float32)
     w = weight[..., None]
     mixed = old * (1.0 - w) + new * w
     if not is_float:  # byte image: land exactly on a byte value

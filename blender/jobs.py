@@ -14,7 +14,7 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
-from ..providers.base import CancelToken, Cancelled, ProviderError
+from ..core.errors import CancelToken, Cancelled, MapsmithError
 
 RUNNING = "RUNNING"
 DONE = "DONE"
@@ -27,7 +27,7 @@ class Job:
 
     ``work`` reports progress with ``token.progress(fraction, text)`` and checks
     ``token.check()`` between steps. Its return value becomes :attr:`result`; a
-    :class:`ProviderError` becomes :attr:`error` (its message is the user's message); any
+    :class:`MapsmithError` becomes :attr:`error` (its message is the user's message); any
     other exception is reported as an internal error with its type, never as a crash.
     """
 
@@ -64,7 +64,7 @@ class Job:
             result = self._work(self.token)
         except Cancelled:
             self._finish(CANCELLED, error="Cancelled")
-        except ProviderError as err:
+        except MapsmithError as err:
             self._finish(FAILED, error=str(err))
         except MemoryError:
             self._finish(FAILED, error="Out of memory: try a smaller image or resolution")

@@ -10,7 +10,8 @@ import numpy as np
 
 import bpy
 
-from ..core import colour
+from ..core import images
+from ..core.errors import SourceError
 
 NON_COLOR = "Non-Color"
 
@@ -40,7 +41,7 @@ def read(image: "bpy.types.Image") -> np.ndarray:
     """
     width, height = image.size
     if width == 0 or height == 0:
-        raise ValueError(f'Image "{image.name}" has no pixels (is the file missing?)')
+        raise SourceError(f'Image "{image.name}" has no pixels (is the file missing?)')
     return read_stored(image)[::-1]
 
 
@@ -66,8 +67,8 @@ def display_uint8(px: np.ndarray, linear: bool, rows_per_block: int = 256) -> np
     for r0 in range(0, px.shape[0], rows_per_block):
         block = px[r0:r0 + rows_per_block]
         if linear:
-            block = np.concatenate([colour.linear_to_srgb(block[..., :3]), block[..., 3:]], axis=2)
-        out[r0:r0 + rows_per_block] = colour.to_uint8(block)
+            block = np.concatenate([images.linear_to_srgb(block[..., :3]), block[..., 3:]], axis=2)
+        out[r0:r0 + rows_per_block] = images.to_uint8(block)
     return out
 
 

@@ -17,11 +17,8 @@ import numpy as np
 
 import bpy
 
+from ..core.errors import SourceError
 from . import pixels
-
-
-class SourceError(Exception):
-    """No usable source image; the message tells the user what to do."""
 
 
 @dataclasses.dataclass
@@ -116,8 +113,4 @@ def resolve(context, name: str = "") -> Source:
         return Source("Render", None, _read_render_result(image))
     if image.source not in {"FILE", "GENERATED"}:
         raise SourceError(f'"{image.name}" is a {image.source.lower()} image; use a still image')
-    try:
-        rgba = pixels.read_display_uint8(image)
-    except ValueError as err:
-        raise SourceError(str(err)) from None
-    return Source(image.name, image, rgba)
+    return Source(image.name, image, pixels.read_display_uint8(image))

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import NEVER_CANCELLED, InputError
+
 PATCH_RADIUS = 3                 # 7 x 7 patches: large enough for texture, cheap enough to gather
 MIN_LEVEL_SIZE = 4 * PATCH_RADIUS + 2   # no level narrower than two patches
 MIN_SOURCES = 32                 # a level with fewer whole source patches than this is not used
@@ -62,14 +64,6 @@ CONTEXT_FACTOR = 2.0
 MIN_CONTEXT = 64
 
 
-class _NoCancel:
-    def check(self) -> None:
-        pass
-
-    def progress(self, fraction: float, text: str = "") -> None:
-        pass
-
-
 # --------------------------------------------------------------------------------------------
 # Public API
 
@@ -81,14 +75,14 @@ def inpaint(rgb: np.ndarray, mask: np.ndarray, *, exclude: np.ndarray | None = N
     ``rgb`` uint8 (H, W, 3); ``mask`` (H, W), any value > 0 is filled (a grey brush stroke
     counts in full); ``exclude`` (H, W) bool marks pixels that must not be copied from (e.g.
     the person, when cleaning up the background). ``cancel`` has ``check()`` and
-    ``progress(fraction, text)`` (a ``providers.base.CancelToken``) or is None.
+    ``progress(fraction, text)`` (a ``core.errors.CancelToken``) or is None.
 
     Returns a new uint8 (H, W, 3) array whose pixels outside the mask are byte-identical to the
     input. The result depends only on the inputs and ``seed``. Tiny masks (see ``TINY_AREA``)
     and masks with no usable source patch left are filled by :func:`diffuse`.
     """
     rgb, hole = _check(rgb, mask)
-    cancel = cancel or _NoCancel()
+    cancel = cancel or NEVER_CANCELLED
     cancel.check()
     if not hole.any():
         return rgb.copy()
@@ -146,7 +140,7 @@ def _check(rgb, mask):
         raise ValueError(f"mask {hole.shape} does not match the image {rgb.shape[:2]}")
     hole = hole > 0
     if hole.all():
-        raise ValueError("The mask covers the whole image: there is nothing to fill it from")
+        raise InputError("The mask covers the whole image: there is nothing to fill it from")
     return rgb, hole
 
 

@@ -1,6 +1,6 @@
 """Surface normals: computed from a depth map, and the 8-bit encoding services use. bpy-free.
 
-Encoding (ClipDrop's Portrait Surface Normals, see ``providers.base``): RGB = XYZ mapped from
+Encoding (ClipDrop's Portrait Surface Normals, see ``providers.contract``): RGB = XYZ mapped from
 -1..1 to 0..255, X right, Y up (OpenGL convention), Z towards the viewer; background and flat
 areas are (128, 128, 255). The mapping is ``byte = round((n + 1) * 127.5)`` and back
 ``n = byte / 127.5 - 1``, which is exactly what Blender's Normal Map node does with a

@@ -6,9 +6,9 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
-from ..core import relief
-from ..providers import ProviderError
-from .base import DrawsOptions, JobOperator, image_prop, provider_prop
+from ..core import relief_mesh
+from ..core.errors import InputError, ProviderError
+from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 
 MODES = (
     ("CUTOUT", "Cutout", "The photo with the background transparent, on a plane"),
@@ -64,10 +64,10 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
             token.progress(0.8, "trimming the mesh")
             alpha = result.image[..., 3].astype(np.float32) / 255.0
             try:
-                mesh = relief.depth_to_relief(
+                mesh = relief_mesh.depth_to_relief(
                     alpha, resolution=resolution, width=height * max(w, h) / h,
                     strength=0.0, smoothing=0.0, background="CUT", background_level=0.5)
-            except ValueError:
+            except InputError:
                 raise ProviderError("The cutout is empty: nothing to trim to") from None
             return result, mesh
 

@@ -15,8 +15,8 @@ import bpy
 from bpy.props import BoolProperty, IntProperty
 
 from ..blender import cleanup, cleanup_undo, pixels, sources
-from ..blender.sources import SourceError
-from .base import JobOperator, image_prop, provider_prop
+from ..core.errors import ProviderError, SourceError
+from .job_operator import JobOperator, image_prop, provider_prop
 
 LAST_TIMING: dict = {}  # seconds of the last apply by phase (read, provider, blend, write)
 
@@ -174,7 +174,7 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
             t1 = time.perf_counter()
             answer = result.image[::-1]
             if answer.shape[:2] != region.shape[:2]:
-                raise ValueError(f"the provider answered {answer.shape[1]}x{answer.shape[0]} "
+                raise ProviderError(f"the provider answered {answer.shape[1]}x{answer.shape[0]} "
                                  f"for a {region.shape[1]}x{region.shape[0]} region")
             new_rgb = cleanup.blend(region, answer[..., :3], plan.weight, linear=linear,
                                     is_float=is_float)

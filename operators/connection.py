@@ -4,7 +4,7 @@ import bpy
 from bpy.props import EnumProperty
 
 from .. import preferences, providers
-from .base import JobOperator
+from .job_operator import JobOperator
 
 SERVICES = (
     ("clipdrop", "ClipDrop", ""),

@@ -6,7 +6,7 @@ import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
-from .base import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
+from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 
 ROLE = "material"          # "<image> material", and the plane carrying it
 

@@ -5,7 +5,7 @@ from bpy.props import BoolProperty, FloatProperty
 
 from ..blender import meshes, nodes
 from ..core import normals
-from .base import DrawsOptions, JobOperator, image_prop, provider_prop
+from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 
 
 class MAPSMITH_OT_normal_map(DrawsOptions, JobOperator, bpy.types.Operator):

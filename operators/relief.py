@@ -8,9 +8,8 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
-from ..core import relief
-from ..providers import ProviderError
-from .base import DrawsOptions, JobOperator, image_prop, provider_prop
+from ..core import relief_mesh
+from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 
 METHODS = (
     ("MESH", "Mesh", "Real geometry built from the depth: can be cut out, made solid and "
@@ -39,18 +38,18 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
     provider: provider_prop("depth")
     method: EnumProperty(name="Method", items=METHODS, default="MESH")
     resolution: IntProperty(
-        name="Resolution", default=relief.DEFAULT_RESOLUTION, min=2, soft_min=16,
-        max=relief.MAX_RESOLUTION, soft_max=2048,
+        name="Resolution", default=relief_mesh.DEFAULT_RESOLUTION, min=2, soft_min=16,
+        max=relief_mesh.MAX_RESOLUTION, soft_max=2048,
         description="Vertices along the image's long side (the short side in proportion)")
     size: FloatProperty(
-        name="Size", default=relief.DEFAULT_WIDTH, min=0.001, soft_max=10.0,
+        name="Size", default=relief_mesh.DEFAULT_WIDTH, min=0.001, soft_max=10.0,
         subtype="DISTANCE", unit="LENGTH",
         description="Length of the image's long side")
     strength: FloatProperty(
-        name="Strength", default=relief.DEFAULT_STRENGTH, min=0.0, soft_max=0.5,
+        name="Strength", default=relief_mesh.DEFAULT_STRENGTH, min=0.0, soft_max=0.5,
         subtype="FACTOR", description="Height of the nearest point, as a fraction of Size")
     smoothing: FloatProperty(
-        name="Smoothing", default=relief.DEFAULT_SMOOTHING, min=0.0, soft_max=8.0,
+        name="Smoothing", default=relief_mesh.DEFAULT_SMOOTHING, min=0.0, soft_max=8.0,
         description="Blur of the depth in grid cells: removes noise, keeps the shape")
     background: EnumProperty(name="Background", items=BACKGROUNDS, default="CUT")
     solid: BoolProperty(
@@ -58,7 +57,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
         description="Close the relief with a flat back and a rim wall: watertight, "
                     "ready to 3D print")
     thickness: FloatProperty(
-        name="Thickness", default=relief.DEFAULT_THICKNESS, min=0.0001, soft_max=0.05,
+        name="Thickness", default=relief_mesh.DEFAULT_THICKNESS, min=0.0001, soft_max=0.05,
         subtype="DISTANCE", unit="LENGTH", description="Back plate under the lowest point")
 
     @staticmethod
@@ -89,12 +88,9 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
             token.progress(0.0, "estimating depth")
             result = provider.depth(rgb, cancel=token)
             token.progress(0.7, "building the relief")
-            try:
-                if method == "MESH":
-                    return result, relief.depth_to_relief(result.image, **options)
-                return result, _displace_map(result.image, options)
-            except ValueError as err:
-                raise ProviderError(str(err)) from None
+            if method == "MESH":
+                return result, relief_mesh.depth_to_relief(result.image, **options)
+            return result, _displace_map(result.image, options)
 
         return work
 
@@ -120,7 +116,7 @@ def _displace_map(depth, options) -> np.ndarray:
     fg = depth > 0.0
     # Smooth the foreground only (normalised blur), so the silhouette keeps its height.
     m = fg.astype(np.float32)
-    num, den = relief.gaussian_blur(depth * m, sigma), relief.gaussian_blur(m, sigma)
+    num, den = relief_mesh.gaussian_blur(depth * m, sigma), relief_mesh.gaussian_blur(m, sigma)
     smooth = np.where(fg, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
     if options["background"] == "BASE":
         alpha = np.ones_like(depth)

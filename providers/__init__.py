@@ -1,10 +1,10 @@
-"""Service clients and the offline provider behind one interface (see ``base``). bpy-free."""
+"""Service clients and the offline provider behind one interface (see ``contract``). bpy-free."""
 
 from __future__ import annotations
 
 import importlib
 
-from .base import (BACKGROUND_MODES, CAPABILITIES, CancelToken, Cancelled, Credits,
+from .contract import (BACKGROUND_MODES, CAPABILITIES, CancelToken, Cancelled, Credits,
                    Provider, ProviderError, Result, Settings)
 
 # id -> (module, class name, label, capabilities, preference prefix for key/url or None)

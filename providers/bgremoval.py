@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import imageio
+from ..core import image_files
 from . import http
-from .base import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+from .contract import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
 
 HOST = "background-removal4.p.rapidapi.com"
 BASE = f"https://{HOST}"
 MODES = {"CUTOUT": "fg-image", "CUTOUT_SHADOW": "fg-image-shadow", "MASK": "fg-mask"}
 
 # "JPEG or PNG", "less than 16Mb", "maximum allowed resolution is 4096x4096".
-LIMITS = imageio.Limits(("PNG", "JPEG"), max_side=4096, max_bytes=15_999_999)
+LIMITS = image_files.Limits(("PNG", "JPEG"), max_side=4096, max_bytes=15_999_999)
 
 
 class BackgroundRemovalProvider(Provider):
@@ -41,8 +41,8 @@ class BackgroundRemovalProvider(Provider):
         if mode not in MODES:
             raise ProviderError(f"{self.label}: unknown mode {mode!r}")
         cancel.progress(0.1, "Preparing the image")
-        source = imageio.as_rgb(rgb)
-        fitted = imageio.fit(source, LIMITS, service=self.label)
+        source = image_files.as_rgb(rgb)
+        fitted = image_files.fit(source, LIMITS, service=self.label)
         w, h = fitted.size
         hints = {413: f"image too large for the service even after resizing to {w}x{h}",
                  422: "the service received no image"}
@@ -59,14 +59,14 @@ class BackgroundRemovalProvider(Provider):
         cancel.progress(0.8, "Reading the answer")
         encoded = self._entity_image(self._client.json(response), MODES[mode])
         out_mode = "L" if mode == "MASK" else "RGBA"
-        image = imageio.decode_base64(encoded, service=self.label, mode=out_mode,
+        image = image_files.decode_base64(encoded, service=self.label, mode=out_mode,
                                       size=fitted.size)
         if fitted.scaled and mode == "CUTOUT":
             # The cutout's colours are the photo's own: keep them sharp, upscale only alpha.
-            alpha = imageio.resize(np.ascontiguousarray(image[:, :, 3]), fitted.source_size)
+            alpha = image_files.resize(np.ascontiguousarray(image[:, :, 3]), fitted.source_size)
             image = np.dstack([source, alpha])
         else:
-            image = imageio.resize(image, fitted.source_size)
+            image = image_files.resize(image, fitted.source_size)
         return Result(image, http.credits_from(response, self.id))
 
     def _entity_image(self, body, wanted: str):

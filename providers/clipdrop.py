@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import imageio, masks
+from ..core import image_files, masks
 from . import http
-from .base import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+from .contract import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
 
 CLEANUP_BASE = "https://apis.clipdrop.co"
 PORTRAIT_BASE = "https://clipdrop-api.co"
@@ -20,8 +20,8 @@ DEPTH_PATH = "portrait-depth-estimation/v1"
 NORMALS_PATH = "portrait-surface-normals/v1"
 
 # "16 megapixels", "25 megapixels", "30 Mb" read in decimal units: the stricter reading.
-CLEANUP_LIMITS = imageio.Limits(("PNG", "JPEG"), max_pixels=16_000_000, max_bytes=30_000_000)
-PORTRAIT_LIMITS = imageio.Limits(("PNG", "JPEG", "WEBP"), max_pixels=25_000_000,
+CLEANUP_LIMITS = image_files.Limits(("PNG", "JPEG"), max_pixels=16_000_000, max_bytes=30_000_000)
+PORTRAIT_LIMITS = image_files.Limits(("PNG", "JPEG", "WEBP"), max_pixels=25_000_000,
                                  max_bytes=30_000_000)
 PER_MINUTE = {CLEANUP_PATH: 50, DEPTH_PATH: 60, NORMALS_PATH: 60}
 
@@ -43,39 +43,39 @@ class ClipDropProvider(Provider):
 
     def _portrait(self, path: str, rgb: np.ndarray, mode: str, cancel: CancelToken):
         cancel.progress(0.1, "Preparing the image")
-        fitted = imageio.fit(imageio.as_rgb(rgb), PORTRAIT_LIMITS, service=self.label)
+        fitted = image_files.fit(image_files.as_rgb(rgb), PORTRAIT_LIMITS, service=self.label)
         response = self._post(PORTRAIT_BASE, path,
                               {"image_file": (fitted.filename, fitted.data, fitted.mime)}, cancel)
         cancel.progress(0.8, "Reading the answer")
-        image = imageio.decode(response.content, service=self.label, mode=mode,
+        image = image_files.decode(response.content, service=self.label, mode=mode,
                                size=fitted.size)
         return image, fitted, http.credits_from(response, self.id)
 
     def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
         grey, fitted, credits = self._portrait(DEPTH_PATH, rgb, "L", cancel)
-        depth = imageio.resize(grey.astype(np.float32) / 255.0, fitted.source_size)
+        depth = image_files.resize(grey.astype(np.float32) / 255.0, fitted.source_size)
         return Result(depth, credits)
 
     def normals(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
         normals, fitted, credits = self._portrait(NORMALS_PATH, rgb, "RGB", cancel)
-        return Result(imageio.resize(normals, fitted.source_size), credits)
+        return Result(image_files.resize(normals, fitted.source_size), credits)
 
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
                 cancel: CancelToken = NEVER_CANCELLED) -> Result:
         """The mask is binarised (any grey counts as "clean up") at the uploaded size; the
         document allows only 0 and 255. Growing it is the caller's choice (core.masks.grow)."""
         cancel.progress(0.1, "Preparing the image")
-        fitted = imageio.fit(imageio.as_rgb(rgb), CLEANUP_LIMITS, service=self.label)
+        fitted = image_files.fit(image_files.as_rgb(rgb), CLEANUP_LIMITS, service=self.label)
         binary = masks.binarise(mask, fitted.size)
         if not binary.any():
             raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
         files = {"image_file": (fitted.filename, fitted.data, fitted.mime),
-                 "mask_file": ("mask.png", imageio.encode(binary, "PNG"), "image/png")}
+                 "mask_file": ("mask.png", image_files.encode(binary, "PNG"), "image/png")}
         response = self._post(CLEANUP_BASE, CLEANUP_PATH, files, cancel)
         cancel.progress(0.8, "Reading the answer")
-        image = imageio.decode(response.content, service=self.label, mode="RGB",
+        image = image_files.decode(response.content, service=self.label, mode="RGB",
                                size=fitted.size)
-        return Result(imageio.resize(image, fitted.source_size), http.credits_from(response, self.id))
+        return Result(image_files.resize(image, fitted.source_size), http.credits_from(response, self.id))
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """ClipDrop has no free call that reports credits, and spending one on a button

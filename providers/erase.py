@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import imageio, masks
+from ..core import image_files, masks
 from . import http
-from .base import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+from .contract import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
 
 BASE = "https://www.aithriving.com"
 PATH = "api/edit/erase"
@@ -21,7 +21,7 @@ MAX_SEED = 4294967294
 
 # The document gives no limits. These match ClipDrop Cleanup's pixel budget and keep uploads
 # under 15 MB, a common gateway body limit; fit() shrinks or re-encodes to stay inside.
-LIMITS = imageio.Limits(("PNG", "JPEG", "WEBP"), max_pixels=16_000_000, max_bytes=15_000_000)
+LIMITS = image_files.Limits(("PNG", "JPEG", "WEBP"), max_pixels=16_000_000, max_bytes=15_000_000)
 
 
 class EraseProvider(Provider):
@@ -53,22 +53,22 @@ class EraseProvider(Provider):
         if not 0 <= int(self.seed) <= MAX_SEED:
             raise ProviderError(f"{self.label}: the seed must be 0..{MAX_SEED}")
         cancel.progress(0.1, "Preparing the image")
-        fitted = imageio.fit(imageio.as_rgb(rgb), LIMITS, service=self.label)
-        grey = imageio.resize(masks.as_mask(mask), fitted.size)
+        fitted = image_files.fit(image_files.as_rgb(rgb), LIMITS, service=self.label)
+        grey = image_files.resize(masks.as_mask(mask), fitted.size)
         if not grey.any():
             raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
         files = {"image": (fitted.filename, fitted.data, fitted.mime),
-                 "mask": ("mask.png", imageio.encode(grey, "PNG"), "image/png")}
+                 "mask": ("mask.png", image_files.encode(grey, "PNG"), "image/png")}
         data = {"output_format": self.output_format}
         if self.seed:
             data["seed"] = str(int(self.seed))
         response, body = self._post(files, data, cancel)
         cancel.progress(0.8, "Reading the answer")
         result = body.get("data") if isinstance(body.get("data"), dict) else {}
-        image = imageio.decode_base64(result.get("image"), service=self.label, mode="RGB",
+        image = image_files.decode_base64(result.get("image"), service=self.label, mode="RGB",
                                       size=fitted.size)
         note = f"seed {result['seed']}" if result.get("seed") is not None else ""
-        return Result(imageio.resize(image, fitted.source_size), http.credits_from(response, self.id),
+        return Result(image_files.resize(image, fitted.source_size), http.credits_from(response, self.id),
                       note)
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:

@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, ProtocolError
 from urllib3.util.retry import Retry
 
-from .base import NEVER_CANCELLED, CancelToken, Credits, ProviderError, Settings
+from .contract import NEVER_CANCELLED, CancelToken, Credits, ProviderError, Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0

@@ -131,7 +131,7 @@ def bench_job_runner() -> None:
 # -- 2. Blender image -> upload bytes -------------------------------------------------
 def bench_upload(sizes) -> None:
     pixels = importlib.import_module(blenv.PKG + ".blender.pixels")
-    imageio = importlib.import_module(blenv.PKG + ".core.imageio")
+    image_files = importlib.import_module(blenv.PKG + ".core.image_files")
     rng = np.random.default_rng(0)
     for n in sizes:
         image = bpy.data.images.new(f"bench{n}", n, n, alpha=True)
@@ -146,18 +146,18 @@ def bench_upload(sizes) -> None:
 
         def ours():
             rgba = pixels.read_display_uint8(image)
-            return imageio.encode(rgba[..., :3], "PNG")
+            return image_files.encode(rgba[..., :3], "PNG")
 
         def floor():
             buf = np.empty(n * n * 4, np.float32)
             image.pixels.foreach_get(buf)
             rgb = (buf.reshape(n, n, 4)[::-1, :, :3] * 255 + 0.5).astype(np.uint8)
-            return imageio.encode(rgb, "PNG")
+            return image_files.encode(rgb, "PNG")
 
         def naive():
             buf = np.array(list(image.pixels), np.float32)
             rgb = (buf.reshape(n, n, 4)[::-1, :, :3] * 255 + 0.5).astype(np.uint8)
-            return imageio.encode(rgb, "PNG")
+            return image_files.encode(rgb, "PNG")
 
         t, peak = measure(ours)
         tf = min(timed(floor) for _ in range(3))
@@ -168,18 +168,18 @@ def bench_upload(sizes) -> None:
 
 # -- 3. depth -> relief mesh ----------------------------------------------------------
 def bench_relief(resolutions) -> None:
-    relief = importlib.import_module(blenv.PKG + ".core.relief")
+    relief = importlib.import_module(blenv.PKG + ".core.relief_mesh")
     meshes = importlib.import_module(blenv.PKG + ".blender.meshes")
     yy, xx = np.mgrid[-1:1:1024j, -1:1:1024j]
     depth = np.clip(1 - (xx**2 + yy**2), 0, 1).astype(np.float32)  # a dome, background 0
 
     for res in resolutions:
         def ours():
-            data = relief.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
+            data = relief_mesh.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
             mesh = meshes.from_relief("bench relief", data)
             bpy.data.meshes.remove(mesh)
 
-        data = relief.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
+        data = relief_mesh.depth_to_relief(depth, resolution=res, background="BASE", solid=False)
 
         def floor():  # the arrays are ready: only the foreach_set calls remain
             mesh = bpy.data.meshes.new("floor")

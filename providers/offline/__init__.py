@@ -18,9 +18,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..base import (BACKGROUND_MODES, NEVER_CANCELLED, CancelToken, Provider, ProviderError,
+from ..contract import (BACKGROUND_MODES, NEVER_CANCELLED, CancelToken, Provider, ProviderError,
                     Result, Settings)
-from . import imaging, relief, segment
+from ...core import images
+from . import portrait_depth, segment
 from .face import Face, find_face
 from .runtime import ModelStore, default_store
 
@@ -55,7 +56,7 @@ def drop_shadow(alpha: np.ndarray) -> np.ndarray:
     dy = max(1, int(round(SHADOW_OFFSET * extent)))
     shifted = np.zeros_like(alpha)
     shifted[dy:] = alpha[:-dy]
-    return np.clip(imaging.blur(shifted, SHADOW_BLUR * extent) * SHADOW_OPACITY, 0.0, 1.0)
+    return np.clip(images.blur(shifted, SHADOW_BLUR * extent) * SHADOW_OPACITY, 0.0, 1.0)
 
 
 # The modelled depth is smooth but its face detail is steep on small faces; at full strength
@@ -86,12 +87,12 @@ class OfflineProvider(Provider):
         return segment.refine(prob, rgbf)
 
     def _depth(self, rgb: np.ndarray, cancel: CancelToken):
-        rgbf = imaging.to_float_rgb(_check_rgb(rgb))
+        rgbf = images.to_float_rgb(_check_rgb(rgb))
         alpha = self._alpha(rgbf, cancel)
         cancel.progress(0.35, "Finding the face")
         face: Optional[Face] = find_face(self._store, rgbf, cancel) if alpha.max() >= 0.5 else None
         cancel.progress(0.55, "Modelling the relief")
-        depth = relief.portrait_depth(alpha, face, cancel)
+        depth = portrait_depth.portrait_depth(alpha, face, cancel)
         if not (depth > 0).any():
             note = NO_PERSON_NOTE
         else:
@@ -104,7 +105,7 @@ class OfflineProvider(Provider):
         if mode not in BACKGROUND_MODES:
             raise ProviderError(f"Unknown background mode {mode!r}")
         src = _check_rgb(rgb)
-        rgbf = imaging.to_float_rgb(src)
+        rgbf = images.to_float_rgb(src)
         alpha = self._alpha(rgbf, cancel)
         cancel.progress(0.8, "Composing")
         note = "" if alpha.max() >= 0.5 else NO_PERSON_NOTE
@@ -160,7 +161,7 @@ class OfflineProvider(Provider):
                 from None
         exclude = None
         if exclude_person:
-            exclude = self._alpha(imaging.to_float_rgb(src), cancel) > 0.5
+            exclude = self._alpha(images.to_float_rgb(src), cancel) > 0.5
         cancel.progress(0.0, "Filling")
         out = inpaint(np.ascontiguousarray(src, dtype=np.uint8), m.astype(np.uint8),
                       exclude=exclude, cancel=cancel)

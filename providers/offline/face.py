@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import imaging
+from ...core import images
 from .runtime import ModelStore
 from .segment import letterbox
 
@@ -116,7 +116,7 @@ def _landmarks_in_roi(store: ModelStore, rgb: np.ndarray, cx, cy, size, angle):
     # sample at output pixel centres; image pixel centres are at integer coordinates
     sample = m.copy()
     sample[:, 2] = m[:, 2] + 0.5 * (m[:, 0] + m[:, 1]) - 0.5
-    crop = imaging.warp_affine(rgb, sample, LM_SIZE, LM_SIZE)
+    crop = images.warp_affine(rgb, sample, LM_SIZE, LM_SIZE)
     coords, presence = store.run(LANDMARKS, {store.input_name(LANDMARKS): crop[None]})
     pts = coords.reshape(468, 3).astype(np.float64)
     xy = pts[:, :2] @ m[:, :2].T + m[:, 2]

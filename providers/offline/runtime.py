@@ -14,7 +14,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..base import ProviderError
+from ..contract import ProviderError
 
 MODELS_DIR = pathlib.Path(__file__).resolve().parent / "models"
 SUMS_FILE = "SHA256SUMS"

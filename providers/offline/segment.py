@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import imaging
+from ...core import images
 from .runtime import ModelStore
 
 MODEL = "selfie_segmentation"
@@ -21,7 +21,7 @@ def letterbox(rgb: np.ndarray, size: int):
     nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
     top, left = (size - nh) // 2, (size - nw) // 2
     out = np.zeros((size, size, 3), np.float32)
-    out[top:top + nh, left:left + nw] = imaging.resize(rgb, nh, nw)
+    out[top:top + nh, left:left + nw] = images.resize(rgb, nh, nw)
     return out, (top, left, nh, nw)
 
 
@@ -43,20 +43,20 @@ def refine(prob: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     """Coarse probability -> alpha at the size of ``rgb`` (guided-filter upsampling)."""
     h, w = rgb.shape[:2]
     grey = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-    up = imaging.resize(prob, h, w)
+    up = images.resize(prob, h, w)
     # Steepen the model's soft ramp a little before filtering: the guided filter restores the
     # softness where the photo itself has a soft edge (hair) and keeps hard edges hard.
-    up = imaging.smoothstep(0.15, 0.85, up)
+    up = images.smoothstep(0.15, 0.85, up)
     short = min(h, w)
     radius = max(2, int(round(short / 100)))
     sub = max(1, radius // 2)
-    alpha = imaging.guided_filter(grey, up, radius, 1e-3, subsample=sub)
+    alpha = images.guided_filter(grey, up, radius, 1e-3, subsample=sub)
     # The filter leaves a little of the ramp it was given; a final contrast step removes it
     # (a real soft edge, e.g. hair, keeps intermediate values over several pixels).
-    alpha = imaging.smoothstep(0.1, 0.9, alpha)
+    alpha = images.smoothstep(0.1, 0.9, alpha)
     # Far from the model's edge trust the model: no guided-filter halos in flat regions.
-    sure_bg = imaging.resize(prob, h, w) < 0.02
-    sure_fg = imaging.resize(prob, h, w) > 0.98
+    sure_bg = images.resize(prob, h, w) < 0.02
+    sure_fg = images.resize(prob, h, w) > 0.98
     alpha[sure_bg] = 0.0
     alpha[sure_fg] = np.maximum(alpha[sure_fg], 0.0)
     alpha[alpha < 2.0 / 255.0] = 0.0

@@ -22,7 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from skimage import data
 
 from mapsmith.core import inpaint
-from mapsmith.providers.base import CancelToken, Cancelled
+from mapsmith.core.errors import CancelToken, Cancelled
 
 cv2 = pytest.importorskip("cv2")
 

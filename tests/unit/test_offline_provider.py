@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mapsmith.providers import ProviderError, create
-from mapsmith.providers.base import CancelToken, Cancelled
+from mapsmith.core.errors import CancelToken, Cancelled
 from mapsmith.providers.offline import OfflineProvider, segment
 from mapsmith.providers.offline.runtime import MODELS_DIR
 
@@ -76,12 +76,12 @@ def test_mask_inside_and_outside(portrait):
 
 
 def test_mask_edge_is_sharper_than_a_bilinear_stretch(portrait, provider):
-    from mapsmith.providers.offline import imaging
+    from mapsmith.core import images
     mask = portrait["mask"].image
     soft = ((mask > 10) & (mask < 245)).mean()
-    rgbf = imaging.to_float_rgb(portrait["img"])
+    rgbf = images.to_float_rgb(portrait["img"])
     prob = segment.coarse_mask(provider._store, rgbf)
-    stretched = imaging.resize(prob, *mask.shape) * 255
+    stretched = images.resize(prob, *mask.shape) * 255
     soft_stretched = ((stretched > 10) & (stretched < 245)).mean()
     assert 0.0005 < soft < 0.7 * soft_stretched, (soft, soft_stretched)
 
@@ -122,9 +122,9 @@ def test_depth_contract_and_ordering(portrait):
 
 
 def _interior(d, margin):
-    from mapsmith.providers.offline import imaging
+    from mapsmith.core import images
     inside = (d > 0).astype(np.float32)
-    return imaging.box_filter(inside, margin) > 0.999
+    return images.box_filter(inside, margin) > 0.999
 
 
 def test_depth_is_smooth_inside_the_person(portrait):

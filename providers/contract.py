@@ -19,30 +19,14 @@ Every result comes back at the size of its input. Every failure a user can meet 
 from __future__ import annotations
 
 import dataclasses
-import threading
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
+from ..core.errors import NEVER_CANCELLED, CancelToken, Cancelled, ProviderError
+
 CAPABILITIES = ("depth", "normals", "background", "cleanup")
 BACKGROUND_MODES = ("CUTOUT", "CUTOUT_SHADOW", "MASK")
-
-
-class ProviderError(Exception):
-    """A failure with a message fit to show an artist (``str(err)``)."""
-
-    def __init__(self, message: str, *, status: Optional[int] = None, retryable: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retryable = retryable
-
-
-class Cancelled(ProviderError):
-    """The user cancelled (Esc) while the work was running."""
-
-    def __init__(self, message: str = "Cancelled"):
-        super().__init__(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,38 +65,6 @@ class Settings:
     timeout_s: float = 60.0
     max_retries: int = 3
     backoff_s: float = 0.5  # first wait before a retry; doubles each time, capped (http.py)
-
-
-class CancelToken:
-    """Handed to provider calls: check it between steps; raise :class:`Cancelled` when set."""
-
-    def __init__(self, on_progress: Optional[Callable[[float, str], None]] = None):
-        self._event = threading.Event()
-        self._on_progress = on_progress
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def check(self) -> None:
-        if self._event.is_set():
-            raise Cancelled()
-
-    def wait(self, seconds: float) -> None:
-        """Sleep that wakes up (and raises) as soon as the user cancels."""
-        if self._event.wait(seconds):
-            raise Cancelled()
-
-    def progress(self, fraction: float, text: str = "") -> None:
-        self.check()
-        if self._on_progress is not None:
-            self._on_progress(max(0.0, min(1.0, fraction)), text)
-
-
-NEVER_CANCELLED = CancelToken()
 
 
 class Provider:

@@ -22,8 +22,9 @@ from bpy.props import EnumProperty, StringProperty
 
 from .. import preferences, providers
 from ..blender import datablocks, jobs, sources
-from ..blender.sources import Source, SourceError
-from ..providers import CancelToken, Provider, ProviderError, Result
+from ..blender.sources import Source
+from ..core.errors import CancelToken, MapsmithError, ProviderError
+from ..providers import Provider, Result
 
 Work = Callable[[CancelToken], Any]
 
@@ -116,7 +117,7 @@ class JobOperator:
             provider = (make_provider(context, self.capability, self.provider)
                         if self.needs_provider else None)
             work = self.prepare(context, self._source, provider)
-        except (SourceError, ProviderError) as err:
+        except MapsmithError as err:
             self.report({"ERROR"}, str(err))
             return False
         self._job = jobs.Job(work, label=self.bl_label).start()
@@ -176,7 +177,7 @@ class JobOperator:
         try:
             with datablocks.rollback_on_error():
                 message = self.finish(context, self._source, self._job.result)
-        except (SourceError, ProviderError, ValueError) as err:
+        except MapsmithError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         credits = credits_note(self._job.result)

@@ -1,11 +1,11 @@
-"""core/relief.py: depth map -> relief mesh arrays (geometry, topology, UVs, speed)."""
+"""core/relief_mesh.py: depth map -> relief mesh arrays (geometry, topology, UVs, speed)."""
 
 import time
 
 import numpy as np
 import pytest
 
-from mapsmith.core import relief
+from mapsmith.core import relief_mesh
 
 
 # ------------------------------------------------------------------------------- fixtures ---
@@ -114,24 +114,24 @@ def front_uv(mesh):
     ((10, 1000), 100, (2, 100)),  # the short side never drops below 2 vertices
 ])
 def test_grid_shape_follows_image_aspect(shape, res, expect):
-    assert relief.grid_shape(shape, res) == expect
-    assert relief.heights_only(np.full(shape, 0.5, np.float32), res, 0.1, 0).shape == expect
+    assert relief_mesh.grid_shape(shape, res) == expect
+    assert relief_mesh.heights_only(np.full(shape, 0.5, np.float32), res, 0.1, 0).shape == expect
 
 
 def test_vertex_count_matches_resolution():
     d = np.full((300, 400), 0.5, np.float32)
-    m = relief.depth_to_relief(d, resolution=64, background="BASE")
+    m = relief_mesh.depth_to_relief(d, resolution=64, background="BASE")
     assert m.grid_shape == (48, 64)
     assert m.num_vertices == 48 * 64 == m.n_front
     assert m.num_polygons == 47 * 63
-    s = relief.depth_to_relief(d, resolution=64, background="BASE", solid=True)
+    s = relief_mesh.depth_to_relief(d, resolution=64, background="BASE", solid=True)
     assert s.num_vertices == 2 * 48 * 64
     assert s.n_rim_polys == 2 * (47 + 63)
 
 
 def test_mesh_is_centred_with_the_image_aspect_and_width():
     d = dome(300, 240)
-    m = relief.depth_to_relief(d, resolution=80, width=0.5, background="BASE")
+    m = relief_mesh.depth_to_relief(d, resolution=80, width=0.5, background="BASE")
     lo, hi = m.co.min(axis=0), m.co.max(axis=0)
     np.testing.assert_allclose(lo[:2], -hi[:2], atol=1e-6)
     np.testing.assert_allclose(hi[1] - lo[1], 0.5, rtol=1e-6)  # portrait: height is long
@@ -147,7 +147,7 @@ def test_heights_are_depth_times_strength_times_width():
     that depth, scaled to strength * width metres."""
     d = np.zeros((400, 400), np.float32)
     d[:200, :200], d[:200, 200:], d[200:, :200], d[200:, 200:] = 0.2, 0.4, 0.6, 0.8
-    z = relief.heights_only(d, 41, 0.1, 0.0, width=2.0)
+    z = relief_mesh.heights_only(d, 41, 0.1, 0.0, width=2.0)
     assert z.shape == (41, 41)
     for (r, c), value in {(5, 5): 0.2, (5, 35): 0.4, (35, 5): 0.6, (35, 35): 0.8}.items():
         np.testing.assert_allclose(z[r - 4:r + 5, c - 4:c + 5], value * 0.1 * 2.0, rtol=1e-5)
@@ -157,7 +157,7 @@ def test_a_linear_ramp_is_sampled_at_the_vertex_positions():
     """Vertex c sits at image x = c * W / (cols - 1): a ramp keeps its values there."""
     w = 500
     ramp = np.tile(((np.arange(w) + 0.5) / w).astype(np.float32), (100, 1))
-    z = relief.heights_only(ramp, 101, 1.0, 0.0, width=1.0)
+    z = relief_mesh.heights_only(ramp, 101, 1.0, 0.0, width=1.0)
     x = np.arange(101) / 100
     assert z.shape == (20, 101)
     np.testing.assert_allclose(z[10, 1:-1], x[1:-1], atol=1e-4)  # border: half cell repeated
@@ -170,19 +170,19 @@ def test_heights_are_monotone_in_depth():
     low = rng.uniform(0.01, 0.5, (97, 131)).astype(np.float32)
     high = low + rng.uniform(0.0, 0.5, low.shape).astype(np.float32)
     for smoothing in (0.0, 1.0, 3.0):
-        zl = relief.heights_only(low, 64, 0.1, smoothing)
-        zh = relief.heights_only(high, 64, 0.1, smoothing)
+        zl = relief_mesh.heights_only(low, 64, 0.1, smoothing)
+        zh = relief_mesh.heights_only(high, 64, 0.1, smoothing)
         assert np.all(zh >= zl - 1e-7)
-        assert np.all(relief.heights_only(low + np.float32(0.3), 64, 0.1, smoothing) > zl)
+        assert np.all(relief_mesh.heights_only(low + np.float32(0.3), 64, 0.1, smoothing) > zl)
     # a smooth ramp downsampled and smoothed stays strictly monotone
     ramp = np.tile(np.linspace(0.1, 1.0, 400, dtype=np.float32), (300, 1))
-    z = relief.heights_only(ramp, 100, 0.1, 2.0)
+    z = relief_mesh.heights_only(ramp, 100, 0.1, 2.0)
     assert np.all(np.diff(z, axis=1) > 0)
 
 
 def test_dome_centre_is_highest_and_heights_fall_off():
     d = dome(301, 301)
-    z = relief.heights_only(d, 101, 0.1, 1.5, width=0.2)
+    z = relief_mesh.heights_only(d, 101, 0.1, 1.5, width=0.2)
     r, c = np.unravel_index(np.argmax(z), z.shape)
     assert (r, c) == (50, 50)
     assert z.max() <= 0.1 * 0.2 + 1e-7 and z.max() > 0.9 * 0.1 * 0.2
@@ -193,7 +193,7 @@ def test_nearer_is_higher_and_row_zero_is_the_top():
     """Depth increases down the image (nearest at the bottom row): the highest vertices
     must be at the bottom of the mesh (smallest y, v = 0)."""
     d = np.tile(np.linspace(0.1, 1.0, 200, dtype=np.float32)[:, None], (1, 150))
-    m = relief.depth_to_relief(d, resolution=60, background="BASE")
+    m = relief_mesh.depth_to_relief(d, resolution=60, background="BASE")
     top = m.co[np.argmax(m.co[:, 2])]
     assert top[1] == m.co[:, 1].min()
     assert front_uv(m)[np.argmax(m.co[:, 2]), 1] == 0.0
@@ -202,8 +202,8 @@ def test_nearer_is_higher_and_row_zero_is_the_top():
 def test_heights_only_matches_front_vertices_through_grid_index():
     d = portrait(240, 180)
     kw = dict(resolution=90, strength=0.15, smoothing=2.0, width=0.3)
-    m = relief.depth_to_relief(d, background="CUT", solid=True, **kw)
-    z = relief.heights_only(d, kw["resolution"], kw["strength"], kw["smoothing"],
+    m = relief_mesh.depth_to_relief(d, background="CUT", solid=True, **kw)
+    z = relief_mesh.heights_only(d, kw["resolution"], kw["strength"], kw["smoothing"],
                             width=kw["width"])
     np.testing.assert_array_equal(m.co[: m.n_front, 2], z.ravel()[m.grid_index])
     np.testing.assert_array_equal(m.co[m.n_front:, :2], m.co[: m.n_front, :2])
@@ -212,16 +212,16 @@ def test_heights_only_matches_front_vertices_through_grid_index():
 def test_smoothing_does_not_pull_the_silhouette_down():
     """Masked smoothing: a flat disk stays flat right up to its edge."""
     d = np.where(dome(200, 200) > 0, 0.5, 0.0).astype(np.float32)
-    m = relief.depth_to_relief(d, resolution=100, smoothing=4.0, strength=0.1, width=0.2)
+    m = relief_mesh.depth_to_relief(d, resolution=100, smoothing=4.0, strength=0.1, width=0.2)
     np.testing.assert_allclose(m.co[:, 2], 0.5 * 0.1 * 0.2, rtol=1e-5)
 
 
 def test_gaussian_blur_preserves_constants_and_mass():
     a = np.full((30, 40), 3.0, np.float32)
-    np.testing.assert_allclose(relief.gaussian_blur(a, 2.5), 3.0, rtol=1e-5)
+    np.testing.assert_allclose(relief_mesh.gaussian_blur(a, 2.5), 3.0, rtol=1e-5)
     impulse = np.zeros((41, 41), np.float32)
     impulse[20, 20] = 1.0
-    b = relief.gaussian_blur(impulse, 2.0)
+    b = relief_mesh.gaussian_blur(impulse, 2.0)
     np.testing.assert_allclose(b.sum(), 1.0, rtol=1e-5)
     np.testing.assert_allclose(b, b.T, atol=1e-7)
     assert b[20, 20] == b.max()
@@ -232,43 +232,43 @@ def test_gaussian_blur_preserves_constants_and_mass():
 
 def test_base_keeps_the_full_rectangle():
     d = dome(120, 160)
-    m = relief.depth_to_relief(d, resolution=80, background="BASE")
+    m = relief_mesh.depth_to_relief(d, resolution=80, background="BASE")
     rows, cols = m.grid_shape
     assert m.num_vertices == rows * cols
     assert m.num_polygons == (rows - 1) * (cols - 1) and m.num_triangles == 0
-    assert relief.check_manifold(m)["boundary_edges"] == 2 * (rows - 1 + cols - 1)
+    assert relief_mesh.check_manifold(m)["boundary_edges"] == 2 * (rows - 1 + cols - 1)
     z = m.co[:, 2].reshape(rows, cols)
     assert z[0].max() == 0.0 and z[:, 0].max() == 0.0  # background corners flat at 0
-    np.testing.assert_allclose(relief.surface_area(m) > 0.2 * 0.15, True)
+    np.testing.assert_allclose(relief_mesh.surface_area(m) > 0.2 * 0.15, True)
 
 
 def test_cut_removes_background_faces():
     d = dome(200, 200, radius=70)
-    base = relief.depth_to_relief(d, resolution=100, background="BASE")
-    cut = relief.depth_to_relief(d, resolution=100, background="CUT")
+    base = relief_mesh.depth_to_relief(d, resolution=100, background="BASE")
+    cut = relief_mesh.depth_to_relief(d, resolution=100, background="CUT")
     assert cut.num_polygons < base.num_polygons
     # every kept vertex is foreground: inside the disk, above z = 0
     assert cut.co[:, 2].min() > 0.0
     r = np.hypot(cut.co[:, 0], cut.co[:, 1])
     assert r.max() <= 0.2 * (70 + 0.5) / 200  # disk rasterised to whole pixels
     # the kept area approximates the disk (silhouette chamfered, shrunk by under a cell)
-    flat = relief.depth_to_relief(d, resolution=100, background="CUT", strength=0.0)
+    flat = relief_mesh.depth_to_relief(d, resolution=100, background="CUT", strength=0.0)
     disk = np.pi * (0.2 * 70 / 200) ** 2
-    assert 0.95 * disk < relief.surface_area(flat) <= disk
+    assert 0.95 * disk < relief_mesh.surface_area(flat) <= disk
     # triangles only on the silhouette: each has a boundary edge (its diagonal)
-    c = relief.check_manifold(cut)
+    c = relief_mesh.check_manifold(cut)
     assert cut.num_triangles > 0 and c["manifold"] and c["consistent"]
     a, b = edge_list(cut)
     key = a.astype(np.int64) * cut.num_vertices + b
     on_boundary = ~np.isin(b.astype(np.int64) * cut.num_vertices + a, key)
     tri_loops = cut.poly_start[cut.poly_size == 3, None] + np.arange(3)
     assert np.all(on_boundary[tri_loops].any(axis=1))
-    assert relief.depth_to_relief(d, resolution=100, background="BASE").num_triangles == 0
+    assert relief_mesh.depth_to_relief(d, resolution=100, background="BASE").num_triangles == 0
     assert boundary_loops(cut) == 1 and islands(cut) == 1
 
 
 def test_front_faces_point_up_and_back_faces_down():
-    m = relief.depth_to_relief(dome(), resolution=60, solid=True)
+    m = relief_mesh.depth_to_relief(dome(), resolution=60, solid=True)
     n = face_normals(m)
     f, b = m.n_front_polys, m.n_back_polys
     assert np.all(n[:f, 2] > 0)
@@ -287,46 +287,46 @@ def test_front_faces_point_up_and_back_faces_down():
 @pytest.mark.parametrize("background", ["CUT", "BASE"])
 def test_solid_is_closed_manifold_and_outward(background):
     d = dome(300, 240)
-    m = relief.depth_to_relief(d, resolution=96, background=background, solid=True,
+    m = relief_mesh.depth_to_relief(d, resolution=96, background=background, solid=True,
                                thickness=0.005)
-    c = relief.check_manifold(m)
+    c = relief_mesh.check_manifold(m)
     assert c["watertight"], c
     assert c["unused_vertices"] == 0
     assert c["euler"] == 2  # one closed sphere-like shell
-    assert relief.volume(m) > 0
+    assert relief_mesh.volume(m) > 0
     assert np.all(m.co[m.n_front:, 2] == np.float32(-0.005))
-    open_ = relief.depth_to_relief(d, resolution=96, background=background)
-    assert not relief.check_manifold(open_)["closed"]
+    open_ = relief_mesh.depth_to_relief(d, resolution=96, background=background)
+    assert not relief_mesh.check_manifold(open_)["closed"]
 
 
 def test_solid_volume_matches_the_shape():
     """A flat slab of known size: volume = area * (height + thickness)."""
     d = np.full((100, 200), 0.5, np.float32)
-    m = relief.depth_to_relief(d, resolution=50, background="BASE", solid=True, width=0.2,
+    m = relief_mesh.depth_to_relief(d, resolution=50, background="BASE", solid=True, width=0.2,
                                strength=0.1, thickness=0.004)
-    np.testing.assert_allclose(relief.volume(m), 0.2 * 0.1 * (0.5 * 0.1 * 0.2 + 0.004),
+    np.testing.assert_allclose(relief_mesh.volume(m), 0.2 * 0.1 * (0.5 * 0.1 * 0.2 + 0.004),
                                rtol=1e-5)
 
 
 def test_portrait_with_hole_and_island_is_watertight():
     d = portrait()
-    m = relief.depth_to_relief(d, resolution=160, background="CUT", solid=True,
+    m = relief_mesh.depth_to_relief(d, resolution=160, background="CUT", solid=True,
                                smoothing=1.5)
-    c = relief.check_manifold(m)
+    c = relief_mesh.check_manifold(m)
     assert c["watertight"], c
-    assert relief.volume(m) > 0
+    assert relief_mesh.volume(m) > 0
     assert islands(m) == 2  # body+head, and the raised hand
     # Euler characteristic of closed shells: 2 per island, -2 per hole (genus)
     assert c["euler"] == 2 * 2 - 2 * 1
-    front = relief.depth_to_relief(d, resolution=160, background="CUT", smoothing=1.5)
+    front = relief_mesh.depth_to_relief(d, resolution=160, background="CUT", smoothing=1.5)
     assert boundary_loops(front) == 3  # outer silhouette, hole, hand
     assert islands(front) == 2
 
 
 def test_base_portrait_is_watertight():
-    m = relief.depth_to_relief(portrait(), resolution=120, background="BASE", solid=True)
-    c = relief.check_manifold(m)
-    assert c["watertight"] and c["euler"] == 2 and relief.volume(m) > 0
+    m = relief_mesh.depth_to_relief(portrait(), resolution=120, background="BASE", solid=True)
+    c = relief_mesh.check_manifold(m)
+    assert c["watertight"] and c["euler"] == 2 and relief_mesh.volume(m) > 0
 
 
 @pytest.mark.parametrize("p", [0.3, 0.6, 0.85])
@@ -334,31 +334,31 @@ def test_noisy_masks_never_pinch(p):
     """Random masks are full of diagonal contacts (bow-ties); the cut must resolve them."""
     rng = np.random.default_rng(int(p * 100))
     d = np.where(rng.random((120, 90)) < p, rng.uniform(0.1, 1, (120, 90)), 0).astype(np.float32)
-    m = relief.depth_to_relief(d, resolution=120, solid=True, smoothing=0.0)
-    c = relief.check_manifold(m)
+    m = relief_mesh.depth_to_relief(d, resolution=120, solid=True, smoothing=0.0)
+    c = relief_mesh.check_manifold(m)
     assert c["watertight"], c
-    assert relief.volume(m) > 0
+    assert relief_mesh.volume(m) > 0
 
 
 def test_check_manifold_detects_problems():
-    m = relief.depth_to_relief(dome(60, 60), resolution=30, solid=True)
-    assert relief.check_manifold(m)["watertight"]
+    m = relief_mesh.depth_to_relief(dome(60, 60), resolution=30, solid=True)
+    assert relief_mesh.check_manifold(m)["watertight"]
     # flip one face: two directed edges now repeat
-    bad = relief.ReliefMesh(**{f.name: getattr(m, f.name) for f in
+    bad = relief_mesh.ReliefMesh(**{f.name: getattr(m, f.name) for f in
                                __import__("dataclasses").fields(m)})
     bad.loop_vertex = m.loop_vertex.copy()
     s = m.poly_start[0]
     bad.loop_vertex[s:s + 4] = bad.loop_vertex[s:s + 4][::-1]
-    c = relief.check_manifold(bad)
+    c = relief_mesh.check_manifold(bad)
     assert not c["consistent"] and c["misoriented_edges"] == 4
     # a bow-tie: two triangles sharing only a vertex
     co = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0]], np.float32)
-    tie = relief.ReliefMesh(co=co, loop_vertex=np.array([0, 1, 2, 0, 3, 4], np.int32),
+    tie = relief_mesh.ReliefMesh(co=co, loop_vertex=np.array([0, 1, 2, 0, 3, 4], np.int32),
                             poly_start=np.array([0, 3], np.int32),
                             poly_size=np.array([3, 3], np.int32),
                             loop_uv=np.zeros((6, 2), np.float32), grid_shape=(0, 0),
                             grid_index=np.zeros(0, np.int32))
-    c = relief.check_manifold(tie)
+    c = relief_mesh.check_manifold(tie)
     assert c["nonmanifold_vertices"] == 1 and not c["manifold"]
 
 
@@ -367,7 +367,7 @@ def test_check_manifold_detects_problems():
 
 @pytest.mark.parametrize("background, solid", [("BASE", False), ("CUT", True)])
 def test_uvs_cover_the_image_with_v_zero_at_the_bottom(background, solid):
-    m = relief.depth_to_relief(dome(300, 240), resolution=61, background=background,
+    m = relief_mesh.depth_to_relief(dome(300, 240), resolution=61, background=background,
                                solid=solid)
     assert m.loop_uv.dtype == np.float32 and m.loop_uv.shape == (m.num_loops, 2)
     assert m.loop_uv.min() >= 0.0 and m.loop_uv.max() <= 1.0
@@ -391,7 +391,7 @@ def test_uvs_cover_the_image_with_v_zero_at_the_bottom(background, solid):
 
 
 def test_array_types_and_layout():
-    m = relief.depth_to_relief(portrait(120, 90), resolution=64, solid=True)
+    m = relief_mesh.depth_to_relief(portrait(120, 90), resolution=64, solid=True)
     assert m.co.dtype == np.float32 and m.co.shape == (m.num_vertices, 3)
     assert m.co.flags.c_contiguous
     for a in (m.loop_vertex, m.poly_start, m.poly_size, m.grid_index):
@@ -409,20 +409,20 @@ def test_array_types_and_layout():
 def test_accepts_integer_nan_and_single_channel_depth():
     d = dome(50, 70)
     as_u8 = np.round(d * 255).astype(np.uint8)
-    np.testing.assert_allclose(relief.heights_only(as_u8, 35, 0.1, 1.0),
-                               relief.heights_only(as_u8 / np.float32(255), 35, 0.1, 1.0),
+    np.testing.assert_allclose(relief_mesh.heights_only(as_u8, 35, 0.1, 1.0),
+                               relief_mesh.heights_only(as_u8 / np.float32(255), 35, 0.1, 1.0),
                                atol=1e-7)
     as_u16 = np.round(d * 65535).astype(np.uint16)
-    np.testing.assert_allclose(relief.heights_only(as_u16, 35, 0.1, 1.0),
-                               relief.heights_only(d, 35, 0.1, 1.0), atol=1e-6)
+    np.testing.assert_allclose(relief_mesh.heights_only(as_u16, 35, 0.1, 1.0),
+                               relief_mesh.heights_only(d, 35, 0.1, 1.0), atol=1e-6)
     d[0, 0] = np.nan
-    m = relief.depth_to_relief(d[:, :, None], resolution=35)
+    m = relief_mesh.depth_to_relief(d[:, :, None], resolution=35)
     assert np.isfinite(m.co).all()
-    thin = relief.depth_to_relief(np.full((4, 400), 0.5, np.float32), resolution=100,
+    thin = relief_mesh.depth_to_relief(np.full((4, 400), 0.5, np.float32), resolution=100,
                                   smoothing=8.0, solid=True)  # blur wider than the grid
-    assert thin.grid_shape == (2, 100) and relief.check_manifold(thin)["watertight"]
+    assert thin.grid_shape == (2, 100) and relief_mesh.check_manifold(thin)["watertight"]
     np.testing.assert_allclose(thin.co[: thin.n_front, 2], 0.5 * 0.1 * 0.2, rtol=1e-5)
-    up = relief.depth_to_relief(dome(20, 30), resolution=300, background="BASE")  # upsampling
+    up = relief_mesh.depth_to_relief(dome(20, 30), resolution=300, background="BASE")  # upsampling
     assert up.grid_shape == (200, 300)
 
 
@@ -437,21 +437,21 @@ def test_accepts_integer_nan_and_single_channel_depth():
 ])
 def test_bad_arguments_raise_readable_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        relief.depth_to_relief(dome(40, 40), **kwargs)
+        relief_mesh.depth_to_relief(dome(40, 40), **kwargs)
 
 
 def test_empty_foreground_raises_but_base_still_works():
     d = np.zeros((50, 50), np.float32)
     with pytest.raises(ValueError, match="no foreground"):
-        relief.depth_to_relief(d, resolution=20)
-    m = relief.depth_to_relief(d, resolution=20, background="BASE", solid=True)
-    assert relief.check_manifold(m)["watertight"]
+        relief_mesh.depth_to_relief(d, resolution=20)
+    m = relief_mesh.depth_to_relief(d, resolution=20, background="BASE", solid=True)
+    assert relief_mesh.check_manifold(m)["watertight"]
 
 
 def test_background_level_treats_low_depth_as_background():
     d = dome(100, 100) + np.float32(0.02)  # no exact zeros: a noisy background
-    assert relief.depth_to_relief(d, resolution=50).num_vertices == 50 * 50
-    cut = relief.depth_to_relief(d, resolution=50, background_level=0.03)
+    assert relief_mesh.depth_to_relief(d, resolution=50).num_vertices == 50 * 50
+    cut = relief_mesh.depth_to_relief(d, resolution=50, background_level=0.03)
     assert cut.num_vertices < 0.7 * 50 * 50
 
 
@@ -461,13 +461,13 @@ def test_background_level_treats_low_depth_as_background():
 def test_resolution_1024_builds_quickly():
     d = portrait(1400, 1050)
     t0 = time.perf_counter()
-    m = relief.depth_to_relief(d, resolution=1024, background="CUT", solid=True)
+    m = relief_mesh.depth_to_relief(d, resolution=1024, background="CUT", solid=True)
     t_cut = time.perf_counter() - t0
     t0 = time.perf_counter()
-    b = relief.depth_to_relief(d, resolution=1024, background="BASE", solid=True)
+    b = relief_mesh.depth_to_relief(d, resolution=1024, background="BASE", solid=True)
     t_base = time.perf_counter() - t0
     t0 = time.perf_counter()
-    z = relief.heights_only(d, 1024, 0.1, 1.0)
+    z = relief_mesh.heights_only(d, 1024, 0.1, 1.0)
     t_h = time.perf_counter() - t0
     rows, cols = b.grid_shape
     assert rows == 1024 and cols == 768 and z.shape == (1024, 768)
@@ -475,5 +475,5 @@ def test_resolution_1024_builds_quickly():
     print(f"\n1024 grid: CUT+solid {t_cut:.3f}s ({m.num_vertices} verts, "
           f"{m.num_polygons} faces), BASE+solid {t_base:.3f}s ({b.num_vertices} verts), "
           f"heights_only {t_h:.3f}s")
-    c = relief.check_manifold(m)
+    c = relief_mesh.check_manifold(m)
     assert c["watertight"] and c["euler"] == 2 * 2 - 2 * 1  # two islands, one hole

@@ -25,7 +25,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import imaging
+from ...core import images
 from .face import Face
 
 WORK_SIZE = 512          # longer side of the grid the relief is modelled on
@@ -43,7 +43,7 @@ def inflate(mask: np.ndarray, coarsest: int = 12, iterations: int = 80) -> np.nd
     while min(levels[-1].shape) > coarsest:
         m = levels[-1]
         h, w = m.shape
-        m = imaging.resize(m, max(1, (h + 1) // 2), max(1, (w + 1) // 2))
+        m = images.resize(m, max(1, (h + 1) // 2), max(1, (w + 1) // 2))
         levels.append(m)
     sol = None
     for depth, m in reversed(list(enumerate(levels))):
@@ -52,7 +52,7 @@ def inflate(mask: np.ndarray, coarsest: int = 12, iterations: int = 80) -> np.nd
         if sol is None:
             sol = np.zeros(m.shape, np.float32)
         else:
-            sol = imaging.resize(sol, m.shape[0], m.shape[1])
+            sol = images.resize(sol, m.shape[0], m.shape[1])
         sol *= inside
         src = spacing * spacing / 4.0
         p = np.zeros((m.shape[0] + 2, m.shape[1] + 2), np.float32)
@@ -128,7 +128,7 @@ def portrait_depth(alpha: np.ndarray, face: Optional[Face], cancel=None) -> np.n
     scale = min(1.0, WORK_SIZE / max(H, W))
     h, w = max(8, int(round(H * scale))), max(8, int(round(W * scale)))
     sx, sy = w / W, h / H
-    a = imaging.resize(alpha, h, w)
+    a = images.resize(alpha, h, w)
     person = a > 0.5
     if not person.any():
         return np.zeros((H, W), np.float32)
@@ -171,13 +171,13 @@ def portrait_depth(alpha: np.ndarray, face: Optional[Face], cancel=None) -> np.n
             on_hull |= np.all(np.isclose(lm[:, :2], p, atol=1e-3), axis=1)
         resid -= np.median(resid[on_hull])
         num, den = _splat(lm[:, :2], resid, (h, w))
-        detail = imaging.push_pull(np.where(den > 0, num / np.maximum(den, 1e-12), 0.0),
+        detail = images.push_pull(np.where(den > 0, num / np.maximum(den, 1e-12), 0.0),
                                    np.clip(den, 0, 1))
         spacing = fw / 22.0
-        detail = imaging.blur(detail, 0.9 * spacing)
+        detail = images.blur(detail, 0.9 * spacing)
         centre = hull.mean(axis=0)
         inner = centre + (hull - centre) * 0.9
-        weight = imaging.blur(_polygon_mask(inner, (h, w)).astype(np.float32), 0.07 * fw)
+        weight = images.blur(_polygon_mask(inner, (h, w)).astype(np.float32), 0.07 * fw)
         base = base + FACE_DETAIL * weight * detail
         if cancel is not None:
             cancel.check()
@@ -185,7 +185,7 @@ def portrait_depth(alpha: np.ndarray, face: Optional[Face], cancel=None) -> np.n
     base = np.maximum(base, 0.0)
     peak = float(base[person].max()) if person.any() else 1.0
     depth_w = base / max(peak, 1e-6)
-    depth = imaging.resize(depth_w, H, W)
+    depth = images.resize(depth_w, H, W)
     # The silhouette is a clean cut at alpha 0.5 (a depth map has no "half a person": a soft
     # ramp there would turn into a ring of bogus normals along the hair).
     out = FLOOR + (1.0 - FLOOR) * np.clip(depth, 0.0, 1.0)

@@ -2,7 +2,7 @@
 
 Conventions
 -----------
-Input depth follows ``providers/base.py``: float (H, W) in 0..1, row 0 = top of the image,
+Input depth follows ``providers/contract.py``: float (H, W) in 0..1, row 0 = top of the image,
 1 = nearest to the camera, 0 = background. Values at or below ``background_level`` are
 background.
 
@@ -67,6 +67,8 @@ import math
 from typing import Tuple
 
 import numpy as np
+
+from .errors import InputError
 
 BACKGROUND_MODES = ("CUT", "BASE")
 
@@ -142,7 +144,7 @@ def grid_shape(image_shape: Tuple[int, int], resolution: int) -> Tuple[int, int]
 def _check_resolution(resolution) -> int:
     res = int(resolution)
     if res != resolution or not 2 <= res <= MAX_RESOLUTION:
-        raise ValueError(f"Resolution must be a whole number from 2 to {MAX_RESOLUTION}, "
+        raise InputError(f"Resolution must be a whole number from 2 to {MAX_RESOLUTION}, "
                          f"not {resolution!r}")
     return res
 
@@ -153,7 +155,7 @@ def _as_depth(depth) -> np.ndarray:
     if d.ndim == 3 and d.shape[2] == 1:
         d = d[:, :, 0]
     if d.ndim != 2 or d.shape[0] < 2 or d.shape[1] < 2:
-        raise ValueError(f"A depth map must be a 2D image of at least 2x2 pixels, "
+        raise InputError(f"A depth map must be a 2D image of at least 2x2 pixels, "
                          f"got shape {d.shape}")
     if np.issubdtype(d.dtype, np.integer):  # 8/16-bit depth images: full scale = 1
         return (d.astype(np.float32) / np.float32(np.iinfo(d.dtype).max)).clip(0.0, 1.0)
@@ -271,11 +273,11 @@ def _smooth_inside(grid: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarr
 
 def _check_common(strength, smoothing, width):
     if not (math.isfinite(width) and width > 0):
-        raise ValueError(f"Width must be greater than 0, not {width!r}")
+        raise InputError(f"Width must be greater than 0, not {width!r}")
     if not (math.isfinite(strength) and strength >= 0):
-        raise ValueError(f"Strength must be 0 or more, not {strength!r}")
+        raise InputError(f"Strength must be 0 or more, not {strength!r}")
     if not (math.isfinite(smoothing) and smoothing >= 0):
-        raise ValueError(f"Smoothing must be 0 or more, not {smoothing!r}")
+        raise InputError(f"Smoothing must be 0 or more, not {smoothing!r}")
 
 
 def _heights(depth: np.ndarray, resolution, strength, smoothing, width, background_level):
@@ -433,10 +435,10 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
     that leaves nothing (a depth map without foreground).
     """
     if background not in BACKGROUND_MODES:
-        raise ValueError(f"Background must be one of {', '.join(BACKGROUND_MODES)}, "
+        raise InputError(f"Background must be one of {', '.join(BACKGROUND_MODES)}, "
                          f"not {background!r}")
     if solid and not (math.isfinite(thickness) and thickness > 0):
-        raise ValueError(f"Thickness must be greater than 0 for a solid relief, "
+        raise InputError(f"Thickness must be greater than 0 for a solid relief, "
                          f"not {thickness!r}")
     depth = _as_depth(depth)
     z, mask = _heights(depth, resolution, strength, smoothing, width, background_level)
@@ -448,7 +450,7 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         fg = np.ones((rows, cols), bool)
     quads, tris, boundary, used = _front_topology(fg)
     if quads.shape[0] + tris.shape[0] == 0:
-        raise ValueError("The depth map has no foreground large enough to build a relief "
+        raise InputError("The depth map has no foreground large enough to build a relief "
                          "at this resolution (everything is background). Try "
                          "Background: Base, or a higher resolution.")
 

@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from ..providers.base import ProviderError
+from .errors import ProviderError
 
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSION = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}

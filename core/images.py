@@ -1,6 +1,9 @@
-"""numpy-only image helpers for the offline provider (Blender ships numpy, not scipy/OpenCV).
+"""Image operations, one home for them all. bpy-free: numpy, and Pillow where it fits.
 
-All functions take and return float32 arrays unless they say otherwise.
+Conventions (every function here):
+- arrays are (H, W) or (H, W, C), row 0 at the TOP; sizes are given as ``height, width``;
+- float images are float32 in 0..1; 8-bit images are uint8;
+- no scipy or OpenCV (Blender ships neither): numpy separable filters.
 """
 
 from __future__ import annotations
@@ -177,3 +180,19 @@ def push_pull(values: np.ndarray, weights: np.ndarray, min_size: int = 2) -> np.
         mean = np.where(b > 0, a / np.maximum(b, 1e-12), 0.0)
         value = conf * mean + (1.0 - conf) * up
     return value.astype(np.float32)
+
+
+# -- colour: sRGB transfer functions (IEC 61966-2-1) and float -> byte ---------------
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """float 0..1 -> uint8 with rounding (values outside 0..1 are clipped)."""
+    return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
