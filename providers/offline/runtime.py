@@ -22,12 +22,22 @@ REINSTALL = "Reinstall the Mapsmith extension to restore it."
 INTRA_OP_THREADS = 2
 
 
-def _sha256(path: pathlib.Path) -> str:
+def file_sha256(path: pathlib.Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def parse_sums(text: str) -> Dict[str, str]:
+    """``sha256sum`` output -> {file name: lower-case hex digest}."""
+    sums = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and len(parts[0]) == 64:
+            sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
 
 
 class ModelStore:
@@ -48,12 +58,7 @@ class ModelStore:
                 raise ProviderError(
                     f"The offline model list {path} is missing or unreadable ({err}). "
                     f"{REINSTALL}") from None
-            sums = {}
-            for line in text.splitlines():
-                parts = line.split()
-                if len(parts) == 2 and len(parts[0]) == 64:
-                    sums[parts[1].lstrip("*")] = parts[0].lower()
-            self._sums = sums
+            self._sums = parse_sums(text)
         return self._sums
 
     def session(self, name: str):
@@ -74,7 +79,7 @@ class ModelStore:
             raise ProviderError(f"The offline model {filename} is not listed in "
                                 f"{self.models_dir / SUMS_FILE}. {REINSTALL}")
         try:
-            actual = _sha256(path)
+            actual = file_sha256(path)
         except OSError as err:
             raise ProviderError(f"The offline model file {path} cannot be read ({err}). "
                                 f"{REINSTALL}") from None
