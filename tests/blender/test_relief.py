@@ -26,7 +26,7 @@ def _co(obj):
 
 
 def test_heights_follow_the_depth_map(portrait):
-    relief = mod("core.relief")
+    relief = mod("core.relief_mesh")
     bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, background="BASE",
                                   smoothing=0.0, strength=0.1, size=0.2, solid=False)
     obj = bpy.data.objects["astronaut relief"]
@@ -48,7 +48,7 @@ def test_vertex_count_follows_resolution(portrait, resolution):
                                   background="BASE", solid=False)
     elapsed = time.perf_counter() - t0
     obj = bpy.context.active_object
-    rows, cols = mod("core.relief").grid_shape((256, 256), resolution)
+    rows, cols = mod("core.relief_mesh").grid_shape((256, 256), resolution)
     assert len(obj.data.vertices) == rows * cols == resolution * resolution
     assert len(obj.data.polygons) == (rows - 1) * (cols - 1)
     print(f"\nrelief {resolution}x{resolution}: {elapsed:.2f} s")
