@@ -69,7 +69,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
 
     def draw_provider(self, layout):
         col = layout.column(heading="Providers")
-        col.prop(self, "provider", text="Depth")
+        col.prop(self, "provider", text="Provider")
         col.prop(self, "normals_provider", text="Normals")
         col.prop(self, "background_provider", text="Background")
 
