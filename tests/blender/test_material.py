@@ -207,7 +207,8 @@ def _stage():
     """The demo's key light and world; a camera close on the astronaut's face."""
     scene = bpy.context.scene
     world = bpy.data.worlds.new("Studio")
-    world.use_nodes = True
+    if bpy.app.version < (5, 0, 0):
+        world.use_nodes = True              # always on (and deprecated) from 5.0
     world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
     scene.world = world
     light = bpy.data.objects.new("Key", bpy.data.lights.new("Key", "AREA"))
