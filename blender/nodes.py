@@ -31,56 +31,44 @@ _X_CONVERTER = -450.0
 _X_OUTPUT = 400.0
 _ROW = 320.0
 
-TAG_SOURCE = "mapsmith_source"   # custom property on data-blocks Mapsmith made: the source stem
-TAG_ROLE = "mapsmith_role"       # ... and what it is ("normals", "depth", "photo", ...)
-
-
 # ---------------------------------------------------------------------------------------------
-# Our own data-blocks: tagged, so a re-run finds and updates them and nothing else.
+# Our own data-blocks: owned by their source (``datablocks.own``), so a re-run finds and
+# updates them and nothing else. ``source`` below is a ``sources.Source``: its ``stem`` names
+# the results, its ``image`` (None for the last render) owns them.
 # ---------------------------------------------------------------------------------------------
 
-def tag(idb, stem: str, role: str):
-    idb[TAG_SOURCE] = stem
-    idb[TAG_ROLE] = role
-    return idb
+def tag(idb, source, role: str):
+    return datablocks.own(idb, source.image, role)
 
 
-def find_tagged(collection, stem: str, role: str):
-    """The data-block Mapsmith made for ``stem`` in ``role`` (None if the user removed it)."""
-    for idb in collection:
-        if idb.get(TAG_SOURCE) == stem and idb.get(TAG_ROLE) == role and idb.library is None:
-            return idb
-    return None
+def find_tagged(collection, source, role: str):
+    """The data-block Mapsmith made for ``source`` in ``role`` (None if the user removed it)."""
+    return datablocks.find_owned(collection, source.image, role)
 
 
-def result_image(stem: str, role: str, px: np.ndarray, *, non_color: bool,
+def result_image(source, role: str, px: np.ndarray, *, non_color: bool,
                  float_buffer: bool = False, reuse: str = "") -> "bpy.types.Image":
-    """An image named "<stem> <role>" holding ``px`` (top row first).
+    """A packed image named "<stem> <role>" holding ``px`` (top row first).
 
+    Packed, so it survives save + reopen (a generated image that is not comes back black).
     With ``reuse`` (a tag, e.g. "material normals"), the image Mapsmith made earlier for the
     same source and tag is updated in place when its size and kind still fit. Other images,
     the user's above all, are never touched.
     """
     height, width = px.shape[:2]
-    image = find_tagged(bpy.data.images, stem, reuse) if reuse else None
+    image = find_tagged(bpy.data.images, source, reuse) if reuse else None
     if image is not None and (tuple(image.size) != (width, height)
                               or image.is_float != float_buffer
                               or image.colorspace_settings.is_data != non_color):
         image = None
     if image is None:
-        name = datablocks.unique_name(bpy.data.images, f"{stem} {role}")
+        name = datablocks.unique_name(bpy.data.images, f"{source.stem} {role}")
         image = pixels.new_image(name, px, non_color=non_color, float_buffer=float_buffer)
-        return tag(image, stem, reuse or role)
-    pixels.write(image, pixels.as_rgba_float(px))
-    if image.packed_file is not None:
-        image.pack()                      # re-pack the new pixels, or a reload brings back the old
+        tag(image, source, reuse or role)
+    else:
+        pixels.write(image, pixels.as_rgba_float(px))
+    pixels.pack(image)                   # re-packed on reuse, or a reload brings back the old
     return image
-
-
-def pack(image: "bpy.types.Image") -> None:
-    """Pack a generated result into the .blend (never the user's own files)."""
-    if image.packed_file is None:
-        pixels.pack(image)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,16 +82,16 @@ def node_tree(material: "bpy.types.Material") -> "bpy.types.ShaderNodeTree":
     return material.node_tree
 
 
-def new_material(stem: str, role: str) -> "bpy.types.Material":
-    name = datablocks.unique_name(bpy.data.materials, f"{stem} {role}")
-    material = tag(bpy.data.materials.new(name), stem, role)
+def new_material(source, role: str) -> "bpy.types.Material":
+    name = datablocks.unique_name(bpy.data.materials, f"{source.stem} {role}")
+    material = tag(bpy.data.materials.new(name), source, role)
     node_tree(material)
     return material
 
 
-def material_for(stem: str, role: str) -> "bpy.types.Material":
+def material_for(source, role: str) -> "bpy.types.Material":
     """Mapsmith's material for this source and role, found again on a re-run, else new."""
-    return find_tagged(bpy.data.materials, stem, role) or new_material(stem, role)
+    return find_tagged(bpy.data.materials, source, role) or new_material(source, role)
 
 
 def _find(tree, bl_idname: str, name: Optional[str] = None):
@@ -206,12 +194,12 @@ def unlink_alpha(material, tree, bsdf) -> None:
 
 
 def link_normal_map(tree, bsdf, tex, *, strength: float = 1.0, uv_map: str = "",
-                    row: int = 2) -> "bpy.types.ShaderNodeNormalMap":
-    """Image (Non-Color) -> Normal Map (tangent space) -> BSDF Normal."""
+                    row: int = 2, space: str = "TANGENT") -> "bpy.types.ShaderNodeNormalMap":
+    """Image (Non-Color) -> Normal Map (tangent space, or ``space``) -> BSDF Normal."""
     x, y = _origin(bsdf)
     nmap = _node(tree, "ShaderNodeNormalMap", "Mapsmith Normal Map", "Normal Map",
                  (x + _X_CONVERTER, y - row * _ROW))
-    nmap.space = "TANGENT"
+    nmap.space = space
     nmap.uv_map = uv_map
     nmap.inputs["Strength"].default_value = strength
     _replace_link(tree, tex.outputs["Color"], nmap.inputs["Color"])
@@ -220,8 +208,10 @@ def link_normal_map(tree, bsdf, tex, *, strength: float = 1.0, uv_map: str = "",
 
 
 def link_displacement(material, tree, bsdf, output, tex, *, scale: float,
-                      midlevel: float = 0.0, row: int = 3) -> "bpy.types.ShaderNodeDisplacement":
-    """Height image -> Displacement -> Material Output; true displacement plus bump.
+                      midlevel: float = 0.0, row: int = 3,
+                      method: str = "BOTH") -> "bpy.types.ShaderNodeDisplacement":
+    """Height image -> Displacement -> Material Output; true displacement plus bump (or
+    ``method``).
 
     Midlevel 0: depth 0 (the background) stays on the surface and the subject rises
     ``scale`` metres at depth 1, along the surface normal (towards the viewer).
@@ -234,26 +224,29 @@ def link_displacement(material, tree, bsdf, output, tex, *, scale: float,
     disp.inputs["Scale"].default_value = scale
     _replace_link(tree, tex.outputs["Color"], disp.inputs["Height"])
     _replace_link(tree, disp.outputs["Displacement"], output.inputs["Displacement"])
-    material.displacement_method = "BOTH"
+    material.displacement_method = method
     return disp
 
 
-def add_normal_map(material, image, *, strength: float = 1.0, uv_map: str = ""):
+def add_normal_map(material, image, *, strength: float = 1.0, uv_map: str = "",
+                   space: str = "TANGENT"):
     """Normal image (Non-Color) -> Normal Map -> the material's Principled BSDF, framed."""
     tree = node_tree(material)
     bsdf, _output = principled(material)
     tex = image_node(tree, bsdf, image, name="Mapsmith Normals", label="Normals", row=2)
-    nmap = link_normal_map(tree, bsdf, tex, strength=strength, uv_map=uv_map, row=2)
+    nmap = link_normal_map(tree, bsdf, tex, strength=strength, uv_map=uv_map, row=2,
+                           space=space)
     frame(tree, "Mapsmith Normal Frame", "Normal Map", [tex, nmap])
     return tex, nmap
 
 
-def add_displacement(material, image, *, scale: float):
+def add_displacement(material, image, *, scale: float, method: str = "BOTH"):
     """Height image (Non-Color) -> Displacement -> Material Output, framed."""
     tree = node_tree(material)
     bsdf, output = principled(material)
     tex = image_node(tree, bsdf, image, name="Mapsmith Depth", label="Depth", row=3)
-    disp = link_displacement(material, tree, bsdf, output, tex, scale=scale, row=3)
+    disp = link_displacement(material, tree, bsdf, output, tex, scale=scale, row=3,
+                             method=method)
     frame(tree, "Mapsmith Displacement Frame", "Displacement", [tex, disp])
     return tex, disp
 
@@ -290,18 +283,16 @@ def photo_image(source) -> "bpy.types.Image":
     """The source's Blender image; for the last render (no image to use), a packed copy."""
     if source.image is not None:
         return source.image
-    image = result_image(source.stem, "photo", source.rgba, non_color=False, reuse="photo")
-    pack(image)
-    return image
+    return result_image(source, "photo", source.rgba, non_color=False, reuse="photo")
 
 
-def photo_material(stem: str, role: str, photo: "bpy.types.Image", *, reuse: bool = False):
+def photo_material(source, role: str, photo: "bpy.types.Image", *, reuse: bool = False):
     """A material "<stem> <role>" showing ``photo`` as Base Color; with ``reuse``, the one
     Mapsmith made before for the same source and role is updated instead.
 
     Returns (material, tree, bsdf, output, photo texture node).
     """
-    material = material_for(stem, role) if reuse else new_material(stem, role)
+    material = material_for(source, role) if reuse else new_material(source, role)
     tree = node_tree(material)
     bsdf, output = principled(material)
     tidy_output(bsdf, output)

@@ -78,11 +78,12 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
         stem = source.stem
         note = f" ({result.note})" if result.note else ""
         if self.mode == "MASK":
-            image = nodes.result_image(stem, "mask", result.image, non_color=True)
+            image = nodes.result_image(source, "mask", result.image, non_color=True)
+            image.use_fake_user = True       # nothing uses it yet: kept on save all the same
             return f'Mask "{image.name}"{note}'
 
-        image = nodes.result_image(stem, "cutout", result.image, non_color=False)
-        material, tree, bsdf, _output, tex = nodes.photo_material(stem, "cutout", image)
+        image = nodes.result_image(source, "cutout", result.image, non_color=False)
+        material, tree, bsdf, _output, tex = nodes.photo_material(source, "cutout", image)
         tex.label = "Cutout"
         nodes.link_alpha(material, tree, bsdf, tex.outputs["Alpha"],
                          blended=self.mode == "CUTOUT_SHADOW")

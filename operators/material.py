@@ -5,7 +5,10 @@ import numpy as np
 import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty
 
+from .. import preferences, providers
 from ..blender import meshes, nodes
+from ..core import normals as core_normals
+from ..providers import Result
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 
 ROLE = "material"          # "<image> material", and the plane carrying it
@@ -66,56 +69,85 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
 
     def draw_provider(self, layout):
         col = layout.column(heading="Providers")
-        col.prop(self, "background_provider", text="Background")
+        col.prop(self, "provider", text="Provider")
         col.prop(self, "normals_provider", text="Normals")
-        col.prop(self, "provider", text="Depth")
+        col.prop(self, "background_provider", text="Background")
+
+    def providers_for(self, context) -> dict:
+        """capability -> provider id for the maps wanted.
+
+        The Provider choice applies to every capability that provider offers; Normals and
+        Background, when not left at Default, override it; the rest follow the preferences."""
+        prefs = preferences.get(context)
+        explicit = {"depth": self.provider, "normals": self.normals_provider,
+                    "background": self.background_provider}
+        chosen = {}
+        for cap, wanted in self._wanted.items():
+            if not wanted:
+                continue
+            choice = explicit[cap]
+            if choice == "DEFAULT" and self.provider != "DEFAULT" \
+                    and cap in providers.REGISTRY[self.provider][3]:
+                choice = self.provider
+            chosen[cap] = getattr(prefs, f"{cap}_provider") if choice == "DEFAULT" else choice
+        return chosen
 
     def prepare(self, context, source, _provider):
-        choices = {"background": self.background_provider, "normals": self.normals_provider,
-                   "depth": self.provider}
-        made = {cap: make_provider(context, cap, choices[cap])
-                for cap, wanted in self._wanted.items() if wanted}
+        chosen = self.providers_for(context)
+        # One depth per material: with displacement on, offline normals are derived from the
+        # displacement's own depth (whichever service made it), never from a second estimate,
+        # and describe the same relief as the displacement (see relief_strength).
+        derive = chosen.get("normals") == "OFFLINE" and "depth" in chosen
+        if derive:
+            del chosen["normals"]
+        strength = self.relief_strength(source.size)
+        made = {cap: make_provider(context, cap, pid) for cap, pid in chosen.items()}
         rgb = source.rgba[..., :3]
+        steps = {"background": "removing the background", "normals": "estimating normals",
+                 "depth": "estimating depth"}
 
         def work(token):
-            out, steps = {}, len(made)
+            out = {}
             for i, (cap, provider) in enumerate(made.items()):
-                token.progress(i / steps, {"background": "removing the background",
-                                           "normals": "estimating normals",
-                                           "depth": "estimating depth"}[cap])
+                token.progress(i / (len(made) + 1), steps[cap])
                 if cap == "background":
                     out[cap] = provider.background(rgb, "MASK", cancel=token)
                 elif cap == "normals":
                     out[cap] = provider.normals(rgb, cancel=token)
                 else:
                     out[cap] = provider.depth(rgb, cancel=token)
+            if derive:
+                token.progress(len(made) / (len(made) + 1), "normals from the depth")
+                out["normals"] = Result(core_normals.normals_from_depth(out["depth"].image,
+                                                                        strength))
             token.progress(1.0, "building the material")
             return out
 
         return work
 
     def finish(self, context, source, results):
-        stem = source.stem
         photo = nodes.photo_image(source)
-        material, tree, bsdf, _output, _tex = nodes.photo_material(stem, ROLE, photo,
+        material, tree, bsdf, _output, _tex = nodes.photo_material(source, ROLE, photo,
                                                                    reuse=True)
-        made = []
         if "background" in results:
-            mask = nodes.result_image(stem, "mask", results["background"].image,
+            mask = nodes.result_image(source, "mask", results["background"].image,
                                       non_color=True, reuse="material mask")
             tex = nodes.image_node(tree, bsdf, mask, name="Mapsmith Mask", label="Mask", row=1)
             nodes.link_alpha(material, tree, bsdf, tex.outputs["Color"])
             nodes.frame(tree, "Mapsmith Cutout Frame", "Cutout", [tex])
-            made.append(mask)
         else:
             nodes.unlink_alpha(material, tree, bsdf)
             nodes.remove_nodes(tree, "Mapsmith Mask", "Mapsmith Cutout Frame")
         if "normals" in results:
-            normal = nodes.result_image(stem, "normals", results["normals"].image[..., :3],
+            normal = nodes.result_image(source, "normals", results["normals"].image[..., :3],
                                         non_color=True, reuse="material normals")
+            # Over a displaced plane a tangent-space map would bend the already displaced
+            # normals again (the shape twice), and EEVEE adds the displacement's bump on top
+            # where Cycles does not: in object space the map gives the plane's normals
+            # outright, the same in both engines (the plane's UVs follow its local axes).
             nodes.add_normal_map(material, normal, strength=self.normal_strength,
-                                 uv_map="UVMap")
-            made.append(normal)
+                                 uv_map="UVMap",
+                                 space="OBJECT" if "depth" in results else "TANGENT")
         else:
             for link in list(bsdf.inputs["Normal"].links):
                 tree.links.remove(link)
@@ -123,32 +155,41 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
                                "Mapsmith Normal Frame")
         if "depth" in results:
             depth = np.asarray(results["depth"].image, np.float32)
-            depth = nodes.result_image(stem, "depth", np.dstack([depth] * 3), non_color=True,
+            depth = nodes.result_image(source, "depth", np.dstack([depth] * 3), non_color=True,
                                        float_buffer=True, reuse="material depth")
-            nodes.add_displacement(material, depth, scale=self.displacement)
-            made.append(depth)
+            # With a normal map shading the surface, the displacement moves it only (a bump
+            # from the depth as well would shade the shape twice in EEVEE).
+            nodes.add_displacement(material, depth, scale=self.displacement,
+                                   method="DISPLACEMENT" if "normals" in results else "BOTH")
         else:
             nodes.remove_nodes(tree, "Mapsmith Depth", "Mapsmith Displacement",
                                "Mapsmith Displacement Frame")
-        for image in made:
-            nodes.pack(image)
 
-        obj = self._plane(context, stem, source.size, material)
+        obj = self._plane(context, source, material)
         notes = sorted({r.note for r in results.values() if r.note})
         note = f" ({'; '.join(notes)})" if notes else ""
         return f'Material "{material.name}" on "{obj.name}"{note}'
 
-    def _plane(self, context, stem, size, material):
+    def relief_strength(self, size) -> float:
+        """The ``normals_from_depth`` strength whose relief is the displacement's: depth 1
+        rises ``displacement`` on a plane ``height`` tall (normals: RELIEF_OF_SHORT_SIDE of
+        the short side at strength 1)."""
+        width, height = size
+        return (self.displacement / self.height * height
+                / (core_normals.RELIEF_OF_SHORT_SIDE * min(width, height)))
+
+    def _plane(self, context, source, material):
         """Mapsmith's plane for this image, updated; a new one if it is gone."""
-        size_x, size_y = meshes.plane_size(*size, self.height)
-        obj = nodes.find_tagged(bpy.data.objects, stem, ROLE)
+        stem = source.stem
+        size_x, size_y = meshes.plane_size(*source.size, self.height)
+        obj = nodes.find_tagged(bpy.data.objects, source, ROLE)
         if obj is not None and obj.type == "MESH" and context.scene.objects.get(obj.name):
             meshes.resize_plane(obj.data, size_x, size_y)
             if material.name not in obj.data.materials:
                 obj.data.materials.append(material)
         else:
             mesh = meshes.plane(stem, size_x, size_y)
-            obj = nodes.tag(meshes.add_object(context, stem, mesh, material), stem, ROLE)
+            obj = nodes.tag(meshes.add_object(context, stem, mesh, material), source, ROLE)
         subdiv = obj.modifiers.get("Mapsmith Subdivision")
         if self.use_displacement:
             if subdiv is None:

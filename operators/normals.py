@@ -76,19 +76,19 @@ class MAPSMITH_OT_normal_map(DrawsOptions, JobOperator, bpy.types.Operator):
     def finish(self, context, source, payload):
         result, encoded = payload
         stem = source.stem
-        image = nodes.result_image(stem, "normals", encoded, non_color=True)
+        image = nodes.result_image(source, "normals", encoded, non_color=True)
         obj = context.active_object
         if obj is not None and obj.type == "MESH":
             material = obj.active_material
             if material is None:
-                material = nodes.new_material(stem, "material")
+                material = nodes.new_material(source, "material")
                 obj.data.materials.append(material)
             where = f'material "{material.name}"'
             if not obj.data.uv_layers:
                 self.report({"WARNING"}, f'"{obj.name}" has no UV map: the normal map needs one')
         else:
             plane = meshes.plane(stem, *meshes.plane_size(*source.size, self.height))
-            material = nodes.photo_material(stem, "photo", nodes.photo_image(source))[0]
+            material = nodes.photo_material(source, "photo", nodes.photo_image(source))[0]
             obj = meshes.add_object(context, stem, plane, material)
             where = f'new plane "{obj.name}"'
         nodes.add_normal_map(material, image, strength=self.strength, uv_map=uv_map(obj))

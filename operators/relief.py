@@ -96,12 +96,11 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
 
     def finish(self, context, source, payload):
         result, built = payload
-        stem = source.stem
         photo = nodes.photo_image(source)
         if self.method == "MESH":
-            obj = _build_mesh(context, stem, photo, built)
+            obj = _build_mesh(context, source, photo, built)
         else:
-            obj = _build_displaced(context, stem, photo, built, self)
+            obj = _build_displaced(context, source, photo, built, self)
         note = f" ({result.note})" if result.note else ""
         return f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}'
 
@@ -125,26 +124,27 @@ def _displace_map(depth, options) -> np.ndarray:
     return np.dstack([smooth, smooth, smooth, alpha])
 
 
-def _build_mesh(context, stem, photo, rm):
+def _build_mesh(context, source, photo, rm):
+    stem = source.stem
     mesh = meshes.from_relief(f"{stem} relief", rm)
     smooth = np.zeros(rm.num_polygons, bool)
     smooth[:rm.n_front_polys] = True      # the face smooth; back and rim stay crisp
     mesh.polygons.foreach_set("use_smooth", smooth)
-    material, tree, bsdf, _output, _tex = nodes.photo_material(stem, "relief", photo)
+    material, tree, bsdf, _output, _tex = nodes.photo_material(source, "relief", photo)
     nodes.unlink_alpha(material, tree, bsdf)
     obj = meshes.add_object(context, f"{stem} relief", mesh, material)
     if rm.num_polygons > rm.n_front_polys:
         # Back and rim (solid reliefs) get a plain material: the photo would only smear
         # its silhouette pixels down the walls.
-        mesh.materials.append(_base_material(stem))
+        mesh.materials.append(_base_material(source))
         index = np.zeros(rm.num_polygons, np.int32)
         index[rm.n_front_polys:] = 1
         mesh.polygons.foreach_set("material_index", index)
     return obj
 
 
-def _base_material(stem):
-    material = nodes.material_for(stem, "relief base")
+def _base_material(source):
+    material = nodes.material_for(source, "relief base")
     bsdf, _output = nodes.principled(material)
     bsdf.inputs["Base Color"].default_value = (0.62, 0.6, 0.57, 1.0)   # unpainted plaster
     bsdf.inputs["Roughness"].default_value = 0.8
@@ -152,15 +152,16 @@ def _base_material(stem):
     return material
 
 
-def _build_displaced(context, stem, photo, depth_rgba, op):
+def _build_displaced(context, source, photo, depth_rgba, op):
+    stem = source.stem
     height, width = depth_rgba.shape[:2]
     if width >= height:
         size_x, size_y = op.size, op.size * height / width
     else:
         size_x, size_y = op.size * width / height, op.size
     mesh = meshes.plane(f"{stem} relief", size_x, size_y)
-    depth = nodes.result_image(stem, "depth", depth_rgba, non_color=True, float_buffer=True)
-    material, tree, bsdf, _output, _tex = nodes.photo_material(stem, "relief displaced", photo)
+    depth = nodes.result_image(source, "depth", depth_rgba, non_color=True, float_buffer=True)
+    material, tree, bsdf, _output, _tex = nodes.photo_material(source, "relief displaced", photo)
     tex = nodes.image_node(tree, bsdf, depth, name="Mapsmith Depth", label="Depth (cutout)",
                            row=1)
     if op.background == "CUT":

@@ -22,7 +22,7 @@ from ..contract import (BACKGROUND_MODES, NEVER_CANCELLED, CancelToken, Provider
                     Result, Settings)
 from ...core import images
 from . import portrait_depth, segment
-from .face import Face, find_face
+from .face import Face, detect, find_face
 from .runtime import ModelStore, default_store
 
 __all__ = ["OfflineProvider", "drop_shadow"]
@@ -32,6 +32,9 @@ DEPTH_NOTE = ("Approximate depth (offline): a modelled portrait relief from the 
 DEPTH_NOTE_NO_FACE = ("Approximate depth (offline): no face found, so this is only the person's "
                       "silhouette inflated into a rounded volume")
 NO_PERSON_NOTE = "No person found (offline): the result is empty"
+NOT_A_PERSON_NOTE = ("No face found and the mask is not person-shaped (offline): the offline "
+                     "model is trained to cut out people; for other subjects use another "
+                     "background provider")
 
 # CUTOUT_SHADOW: the shadow is the person's own mask, moved down by SHADOW_OFFSET of the
 # person's height, blurred by SHADOW_BLUR of it and SHADOW_OPACITY dark, under the person.
@@ -109,6 +112,8 @@ class OfflineProvider(Provider):
         alpha = self._alpha(rgbf, cancel)
         cancel.progress(0.8, "Composing")
         note = "" if alpha.max() >= 0.5 else NO_PERSON_NOTE
+        if not note and not segment.person_shaped(alpha) and detect(self._store, rgbf) is None:
+            note = NOT_A_PERSON_NOTE
         if mode == "MASK":
             mask = np.round(alpha * 255.0).astype(np.uint8)
             cancel.progress(1.0, "Done")

@@ -61,3 +61,25 @@ def refine(prob: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     alpha[sure_fg] = np.maximum(alpha[sure_fg], 0.0)
     alpha[alpha < 2.0 / 255.0] = 0.0
     return alpha.astype(np.float32)
+
+
+# What the selfie model is trained for: one person facing the camera, head and shoulders or
+# more. A mask covering nearly the whole frame, or one with no narrower head above wider
+# shoulders (a cat filling the picture, a coffee cup), is most likely not a person.
+MAX_PERSON_COVERAGE = 0.85
+MAX_NECK_RATIO = 0.5
+
+
+def person_shaped(alpha: np.ndarray) -> bool:
+    """True when the mask (float (H, W) 0..1) looks like a person: it leaves some background,
+    and somewhere in the upper part of its height (15-45 %, head and neck) it is at most half
+    as wide as at its widest in the lower half (the shoulders)."""
+    m = np.asarray(alpha) > 0.5
+    rows = np.nonzero(m.any(axis=1))[0]
+    if rows.size < 4 or m.mean() > MAX_PERSON_COVERAGE:
+        return False
+    top, height = rows[0], rows[-1] - rows[0] + 1
+    widths = m.sum(axis=1)
+    neck = widths[top + int(0.15 * height):top + int(0.45 * height) + 1].min()
+    shoulders = widths[top + height // 2:rows[-1] + 1].max()
+    return bool(neck <= MAX_NECK_RATIO * shoulders)

@@ -317,3 +317,25 @@ def test_cleanup_can_keep_the_person_out_of_the_fill(provider, monkeypatch):
     assert (filled[mask == 0] == rgb[mask == 0]).all()
     provider.cleanup(rgb, mask)
     assert seen["exclude"] is None                              # off by default
+
+
+# -- issue 11 item 15: a subject that is not a person says so ---------------------------------
+@pytest.mark.parametrize("picture", ["chelsea", "coffee"])
+def test_not_a_person_is_said_in_the_note(picture):
+    """The selfie model calls a cat 96 % person and a coffee cup 37 %: with no face and a mask
+    that is not person-shaped the note says so; the result is still made."""
+    from skimage import data
+    from mapsmith.providers.offline import NOT_A_PERSON_NOTE
+    rgb = getattr(data, picture)()
+    result = OfflineProvider().background(rgb, "MASK")
+    assert result.note == NOT_A_PERSON_NOTE
+    assert (result.image > 127).mean() > 0.2          # made all the same
+    assert segment.person_shaped(result.image / 255.0) is False
+
+
+def test_people_get_no_such_note():
+    from skimage import data
+    for rgb in (data.astronaut(), _grace()):
+        result = OfflineProvider().background(rgb, "CUTOUT")
+        assert result.note == ""
+        assert segment.person_shaped(result.image[..., 3] / 255.0)
