@@ -16,10 +16,12 @@ _classes = (*preferences.classes, *operators.classes, *panels.classes)
 def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
+    panels.places.append_menus()
     cleanup_undo.register()
 
 
 def unregister():
     cleanup_undo.unregister()
+    panels.places.remove_menus()
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)
