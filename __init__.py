@@ -17,11 +17,13 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     panels.places.append_menus()
+    preferences.restore_keys()
     cleanup_undo.register()
 
 
 def unregister():
     cleanup_undo.unregister()
     panels.places.remove_menus()
+    preferences.drop_keys()
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

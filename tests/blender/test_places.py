@@ -60,10 +60,21 @@ class _Props:
         self.values[name] = value
 
 
-def draw(cls, context):
-    """What ``cls.draw`` (a Panel or Menu) shows in ``context``."""
+class _Drawn:
+    """``self`` for a draw(): the recording layout, everything else from ``instance``."""
+
+    def __init__(self, layout, instance=None):
+        self.layout, self._instance = layout, instance
+
+    def __getattr__(self, name):
+        return getattr(self._instance, name)
+
+
+def draw(cls, context, instance=None):
+    """What ``cls.draw`` (a Panel, Menu, menu function or AddonPreferences) shows in
+    ``context``; ``instance`` stands in for ``self`` (preferences)."""
     log = []
-    cls.draw(type("Drawn", (), {"layout": Layout(log)})(), context)
+    getattr(cls, "draw", cls)(_Drawn(Layout(log), instance), context)
     return log
 
 
@@ -130,8 +141,7 @@ def test_entries_registered_and_every_menu_append_undone(blank):
 # -- Add > Mesh > Relief from Image ----------------------------------------------------------
 def test_add_mesh_has_relief_from_image(blank):
     (func,) = _ours("VIEW3D_MT_mesh_add")
-    log = []
-    func(type("Drawn", (), {"layout": Layout(log)})(), bpy.context)
+    log = draw(func, bpy.context)
     assert ("menu", "MAPSMITH_MT_relief_from_image") in [e[:2] for e in log]
     assert bpy.types.MAPSMITH_MT_relief_from_image.bl_label == "Relief from Image"
 
@@ -215,8 +225,7 @@ def test_shader_editor_panel_only_in_shader_trees(blank):
 # -- Image Editor's Image menu ---------------------------------------------------------------
 def test_image_menu_entry_acts_on_the_shown_image(blank):
     (func,) = _ours("IMAGE_MT_image")
-    log = []
-    func(type("Drawn", (), {"layout": Layout(log)})(), bpy.context)
+    log = draw(func, bpy.context)
     assert ("menu", "MAPSMITH_MT_image") in [e[:2] for e in log]
 
     image = load_astronaut(size=64)
