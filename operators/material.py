@@ -7,11 +7,12 @@ from bpy.props import BoolProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
+from .placement import PlaneOptions
 
 ROLE = "material"          # "<image> material", and the plane carrying it
 
 
-class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
+class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
     """Build a plane sized to the photo with colour, alpha cutout, normal map and depth
     displacement. Running it again on the same image updates that material and plane"""
 
@@ -55,7 +56,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         col.prop(props, "use_cutout")
         col.prop(props, "use_normals")
         col.prop(props, "use_displacement")
-        layout.prop(props, "height")
+        PlaneOptions.draw_placement(layout, props)
         col = layout.column(align=True)
         col.active = props.use_normals
         col.prop(props, "normal_strength")
@@ -75,6 +76,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
                    "depth": self.provider}
         made = {cap: make_provider(context, cap, choices[cap])
                 for cap, wanted in self._wanted.items() if wanted}
+        self._placed = self.plane_placement(context, source.size)
         rgb = source.rgba[..., :3]
 
         def work(token):
@@ -133,22 +135,25 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         for image in made:
             nodes.pack(image)
 
-        obj = self._plane(context, stem, source.size, material)
+        obj = self._plane(context, stem, material)
         notes = sorted({r.note for r in results.values() if r.note})
         note = f" ({'; '.join(notes)})" if notes else ""
         return f'Material "{material.name}" on "{obj.name}"{note}'
 
-    def _plane(self, context, stem, size, material):
-        """Mapsmith's plane for this image, updated; a new one if it is gone."""
-        size_x, size_y = meshes.plane_size(*size, self.height)
+    def _plane(self, context, stem, material):
+        """Mapsmith's plane for this image, updated (where the artist put it); a new one,
+        placed, if it is gone."""
+        size_x, size_y = self._placed.size
         obj = nodes.find_tagged(bpy.data.objects, stem, ROLE)
         if obj is not None and obj.type == "MESH" and context.scene.objects.get(obj.name):
             meshes.resize_plane(obj.data, size_x, size_y)
+            nodes.set_shader(material, self.shader)
             if material.name not in obj.data.materials:
                 obj.data.materials.append(material)
         else:
             mesh = meshes.plane(stem, size_x, size_y)
             obj = nodes.tag(meshes.add_object(context, stem, mesh, material), stem, ROLE)
+            self.place_plane(obj, material, self._placed)
         subdiv = obj.modifiers.get("Mapsmith Subdivision")
         if self.use_displacement:
             if subdiv is None:
