@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Mapsmith: relief meshes, normal maps, alpha cutouts and texture cleanup from photos.
+"""Mapsmith: relief meshes, normal maps and alpha cutouts from portraits; texture cleanup.
 
 Layout: ``core/`` and ``providers/`` are bpy-free (numpy + Pillow + requests); ``blender/``,
 ``operators/``, ``panels/`` and ``preferences.py`` are the thin Blender layer.

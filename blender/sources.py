@@ -2,8 +2,8 @@
 
 Order (the scripting interface): the ``image`` property (a name in ``bpy.data.images``),
 else the Image Editor's image, else the Shader Editor's active Image Texture node, else the
-active object's active Image Texture node, else the last render. Render Result has no readable pixels, so it is saved to a temporary file
-and read back.
+active object's active Image Texture node, else the last render. Render Result has no
+readable pixels, so it is saved to a temporary file and read back.
 """
 
 from __future__ import annotations

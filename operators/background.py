@@ -19,7 +19,7 @@ MODES = (
 
 
 class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
-    """Remove the photo's background: an alpha cutout on a plane, or the mask as an image"""
+    """Cut the person out of a portrait: a cutout on a plane, or the person mask"""
 
     bl_idname = "mapsmith.remove_background"
     bl_label = "Remove Background"

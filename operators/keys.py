@@ -7,7 +7,7 @@ from ..blender import keystore
 
 
 class MAPSMITH_OT_forget_keys(bpy.types.Operator):
-    """Delete the file that remembers your API keys on this computer and clear the keys typed in this session (environment variables still work)"""
+    """Delete the remembered API keys file and clear the keys typed this session"""
 
     bl_idname = "mapsmith.forget_keys"
     bl_label = "Forget Keys"

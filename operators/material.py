@@ -13,8 +13,7 @@ ROLE = "material"          # "<image> material", and the plane carrying it
 
 
 class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
-    """Build a plane sized to the photo with colour, alpha cutout, normal map and depth
-    displacement. Running it again on the same image updates that material and plane"""
+    """A photo plane for a portrait: colour, person cut out, normal map, displacement"""
 
     bl_idname = "mapsmith.material_setup"
     bl_label = "One-Click Material"

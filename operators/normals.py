@@ -10,8 +10,7 @@ from .placement import PlaneOptions
 
 
 class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
-    """Estimate the portrait's surface normals and wire them into the material as a normal map.
-    The active object's material gets them; without an active mesh, a new photo plane does"""
+    """A portrait's estimated normals as a normal map in the active material (or a new plane)"""
 
     bl_idname = "mapsmith.normal_map"
     bl_label = "Normal Map"
