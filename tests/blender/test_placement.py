@@ -157,11 +157,9 @@ def _render_mean(tmp_path, name):
 
 
 def test_shadeless_reference_plane_shows_the_photo_without_any_light(blank, tmp_path):
-    """No lamp, a black world: a Principled plane renders black, a Shadeless one the photo."""
+    """No lamp, no world: a Principled plane renders black, a Shadeless one the photo."""
     scene, cam = camera_scene()
-    world = bpy.data.worlds.new("black")
-    world.color = (0, 0, 0)
-    scene.world = world
+    scene.world = None                     # no world light at all (5.0's new worlds glow grey)
     colour = np.array([200, 120, 40], np.uint8)
     new_image("swatch.png", np.broadcast_to(colour, (32, 32, 3)).copy())
     kw = dict(image="swatch.png", align="CAMERA", size_mode="CAMERA", fill_mode="FILL",
