@@ -1,6 +1,6 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import background, cleanup, connection, keys, material, normals, relief
+from . import background, cleanup, connection, keys, material, normals, open_image, relief
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -12,4 +12,5 @@ classes = (
     material.MAPSMITH_OT_material_setup,
     connection.MAPSMITH_OT_test_connection,
     keys.MAPSMITH_OT_forget_keys,
+    open_image.MAPSMITH_OT_relief_from_file,
 )

@@ -75,7 +75,8 @@ class MAPSMITH_PT_texture_paint(bpy.types.Panel):
 
 
 class MAPSMITH_MT_relief_from_image(bpy.types.Menu):
-    """Add > Mesh > Relief from Image: a relief of the image in context, or of any image."""
+    """Add > Mesh > Relief from Image: a relief of the image in context, of any image of the
+    file, or of an image file (Open Image...)."""
 
     bl_idname = "MAPSMITH_MT_relief_from_image"
     bl_label = "Relief from Image"
@@ -92,15 +93,13 @@ class MAPSMITH_MT_relief_from_image(bpy.types.Menu):
             name = image.name if image is not None else "Last Render"
             layout.operator("mapsmith.depth_relief", text=f"{name} (active)",
                             icon="MOD_DISPLACE").image = ""
-            if images:
-                layout.separator()
-        elif not images:
-            # Greyed out by its poll, which gives the reason.
-            layout.operator("mapsmith.depth_relief", text="Relief from Image",
-                            icon="MOD_DISPLACE")
+            layout.separator()
         for image in sorted(images, key=lambda im: im.name)[:_MENU_IMAGES]:
             layout.operator("mapsmith.depth_relief", text=image.name,
                             icon="IMAGE_DATA").image = image.name
+        if images:
+            layout.separator()
+        layout.operator("mapsmith.relief_from_file", icon="FILEBROWSER")
 
 
 class MAPSMITH_MT_image(bpy.types.Menu):

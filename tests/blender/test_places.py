@@ -148,9 +148,8 @@ def test_add_mesh_has_relief_from_image(blank):
 
 def test_relief_from_image_lists_images_and_runs_on_the_one_picked(blank):
     menu = bpy.types.MAPSMITH_MT_relief_from_image
-    # Nothing to work on: one entry, greyed out by its poll with the reason.
-    (entry,) = operators(draw(menu, bpy.context))
-    assert entry[0] == "mapsmith.depth_relief"
+    # Nothing to work on: only Open Image...; Depth Relief itself is refused with the reason.
+    assert [e[0] for e in operators(draw(menu, bpy.context))] == ["mapsmith.relief_from_file"]
     assert not bpy.ops.mapsmith.depth_relief.poll()
     with pytest.raises(RuntimeError, match="No image: open one in the Image Editor"):
         bpy.ops.mapsmith.depth_relief()
@@ -158,7 +157,7 @@ def test_relief_from_image_lists_images_and_runs_on_the_one_picked(blank):
     load_astronaut(size=64)
     entries = operators(draw(menu, bpy.context))
     assert [(e[0], e[3].values) for e in entries] == [
-        ("mapsmith.depth_relief", {"image": "astronaut.png"})]
+        ("mapsmith.depth_relief", {"image": "astronaut.png"}), ("mapsmith.relief_from_file", {})]
     assert bpy.ops.mapsmith.depth_relief.poll()
     window, area, region = area_as("VIEW_3D")
     with bpy.context.temp_override(window=window, area=area, region=region):
@@ -247,3 +246,23 @@ def test_texture_paint_panel_has_the_cleanup(blank):
     entries = operators(draw(panel, bpy.context))
     assert [e[0] for e in entries] == ["mapsmith.cleanup_paint_mask", "mapsmith.cleanup_apply",
                                        "mapsmith.cleanup_discard"]
+
+
+def test_open_image_builds_a_relief_from_a_file(blank, tmp_path):
+    from PIL import Image
+    from skimage import data
+    path = tmp_path / "portrait.png"
+    Image.fromarray(data.astronaut()).resize((64, 64)).save(path)
+    assert bpy.ops.mapsmith.relief_from_file(filepath=str(path)) == {"FINISHED"}
+    assert "portrait relief" in bpy.data.objects
+    assert bpy.data.images["portrait.png"].filepath == str(path)
+
+
+def test_open_image_refuses_what_is_not_an_image_and_keeps_nothing(blank, tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(RuntimeError, match="not an image Blender can read"):
+        bpy.ops.mapsmith.relief_from_file(filepath=str(path))
+    with pytest.raises(RuntimeError, match="No file"):
+        bpy.ops.mapsmith.relief_from_file(filepath=str(tmp_path / "gone.png"))
+    assert not bpy.data.images and not bpy.data.objects
