@@ -266,3 +266,11 @@ def test_open_image_refuses_what_is_not_an_image_and_keeps_nothing(blank, tmp_pa
     with pytest.raises(RuntimeError, match="No file"):
         bpy.ops.mapsmith.relief_from_file(filepath=str(tmp_path / "gone.png"))
     assert not bpy.data.images and not bpy.data.objects
+
+
+def test_portrait_capabilities_say_portrait_in_one_line(installed):
+    for name in ("depth_relief", "normal_map", "remove_background", "material_setup",
+                 "relief_from_file"):
+        description = getattr(bpy.ops.mapsmith, name).get_rna_type().description
+        assert "portrait" in description.lower(), name
+        assert "\n" not in description, name
