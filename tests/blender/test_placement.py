@@ -168,3 +168,20 @@ def test_shadeless_reference_plane_shows_the_photo_without_any_light(blank, tmp_
     assert _render_mean(tmp_path, "lit.png").max() < 10
     assert bpy.ops.mapsmith.material_setup(shader="SHADELESS", **kw) == {"FINISHED"}
     assert _render_mean(tmp_path, "shadeless.png") == pytest.approx(colour, abs=3)
+
+
+@pytest.mark.parametrize("name", ["remove_background", "material_setup", "normal_map"])
+def test_placement_options_are_drawn_for_each_size_mode(blank, name):
+    from test_places import Layout
+    cls = getattr(bpy.types, f"MAPSMITH_OT_{name}")
+    props = bpy.context.window_manager.operator_properties_last(f"mapsmith.{name}")
+    shown = {}
+    for mode in ("HEIGHT", "CAMERA", "PIXELS"):
+        props.size_mode = mode
+        log = []
+        cls.draw_options(Layout(log), props)
+        shown[mode] = {entry[1] for entry in log if entry[0] == "prop"}
+    common = {"align", "at_cursor", "size_mode", "shader"}
+    assert common | {"height"} <= shown["HEIGHT"]
+    assert common | {"fill_mode"} <= shown["CAMERA"] and "height" not in shown["CAMERA"]
+    assert common | {"pixels_per_unit"} <= shown["PIXELS"]
