@@ -111,8 +111,16 @@ def source_problem(context) -> str:
 
     The context's own source counts, and so does any still image in the file, since a script
     may name it in the ``image`` property (poll cannot see properties)."""
-    if has_source(context) or any(usable(image) for image in bpy.data.images):
+    image = find_image(context)
+    if image is None:
+        if has_source(context):                  # the last render
+            return ""
+    elif usable(image) or (image.type == "RENDER_RESULT" and image.has_data):
         return ""
+    if any(usable(other) for other in bpy.data.images):
+        return ""
+    if image is not None and image.type not in {"RENDER_RESULT", "COMPOSITING"}:
+        return f'"{image.name}" is a {image.source.lower()} image; use a still image'
     return NO_SOURCE
 
 

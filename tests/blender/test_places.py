@@ -180,6 +180,12 @@ def test_poll_refuses_when_no_image_can_serve(blank):
     assert not bpy.ops.mapsmith.normal_map.poll()
     with pytest.raises(RuntimeError, match="No image: open one"):
         bpy.ops.mapsmith.normal_map()
+    window, area, region = area_as("IMAGE_EDITOR")
+    area.spaces.active.image = movie
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        assert not bpy.ops.mapsmith.normal_map.poll()
+        with pytest.raises(RuntimeError, match='"clip" is a movie image; use a still image'):
+            bpy.ops.mapsmith.normal_map()
     still = bpy.data.images.new("still", 8, 8)
     assert bpy.ops.mapsmith.normal_map.poll()      # a script may name it: image="still"
     bpy.data.images.remove(still)
