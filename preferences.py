@@ -40,39 +40,6 @@ def _key_prop(service: str, label: str):
     )
 
 
-def _get_remember(_self):
-    return keystore.remembered()
-
-
-def _set_remember(_self, value):
-    if value:
-        keystore.save(_session_keys)
-    else:
-        keystore.forget()
-
-
-def restore_keys() -> None:
-    """On enable: the remembered keys, if the user opted in."""
-    _session_keys.update(keystore.load())
-
-
-def drop_keys() -> None:
-    """On disable: the keys leave memory (the remembered file stays)."""
-    _session_keys.clear()
-
-
-def draw_remember(layout, prefs) -> None:
-    box = layout.box()
-    box.prop(prefs, "remember_keys")
-    col = box.column(align=True)
-    if keystore.remembered():
-        col.label(text="Keys are kept, readable only by you, in:", icon="LOCKED")
-        col.label(text=keystore.path())
-        col.operator("mapsmith.forget_keys", icon="TRASH")
-    else:
-        col.label(text="Keys are forgotten when Blender closes", icon="UNLOCKED")
-
-
 def _url_prop(label: str, official: str):
     return StringProperty(
         name=f"{label} URL", default="",
@@ -103,6 +70,44 @@ def provider_settings(prefs, provider_id: str) -> Settings:
                     timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
 
 
+# -- Remember Keys on This Computer (the file itself: blender/keystore.py) -----------------
+
+def _get_remember(_self):
+    return keystore.remembered()
+
+
+def _set_remember(_self, value):
+    if value:
+        keystore.save(_session_keys)
+    else:
+        keystore.forget()
+
+
+def restore_keys() -> None:
+    """On enable: the remembered keys, if the user opted in."""
+    _session_keys.update(keystore.load())
+
+
+def drop_keys() -> None:
+    """On disable: the keys leave memory (the remembered file stays)."""
+    _session_keys.clear()
+
+
+def draw_remember(layout, prefs) -> None:
+    box = layout.box()
+    box.prop(prefs, "remember_keys")
+    col = box.column(align=True)
+    if keystore.remembered():
+        col.label(text="Keys are kept, readable only by you, in:", icon="LOCKED")
+        col.label(text=keystore.path())
+        row = col.row()
+        row.operator("wm.path_open", text="Open Folder", icon="FILE_FOLDER").filepath = \
+            keystore.folder()
+        row.operator("mapsmith.forget_keys", icon="TRASH")
+    else:
+        col.label(text="Keys are forgotten when Blender closes", icon="UNLOCKED")
+
+
 def get(context=None) -> "MapsmithPreferences":
     context = context or bpy.context
     return context.preferences.addons[__package__].preferences
@@ -125,8 +130,7 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
     cleanup_provider: _provider_enum("cleanup", "Cleanup")
 
     remember_keys: BoolProperty(
-        name="Remember Keys on This Computer", get=_get_remember,
-        set=_set_remember,
+        name="Remember Keys on This Computer", get=_get_remember, set=_set_remember,
         description="Keep the API keys in a file only your user account can read, in "
                     "Mapsmith's folder of your Blender user settings (never in a .blend or the "
                     "preferences). Turn off, or Forget Keys, to delete that file")

@@ -113,4 +113,6 @@ def test_preferences_say_where_keys_are_and_how_to_forget_them(fresh):
     p.remember_keys = True
     log = draw(type(p), bpy.context, p)
     assert keystore().path() in labels(log)
-    assert "mapsmith.forget_keys" in [e[0] for e in operators(log)]
+    drawn = {e[0]: e[3].values for e in operators(log)}
+    assert "mapsmith.forget_keys" in drawn
+    assert drawn["wm.path_open"] == {"filepath": bpy.utils.extension_path_user(PKG)}
