@@ -185,3 +185,16 @@ def test_placement_options_are_drawn_for_each_size_mode(blank, name):
     assert common | {"height"} <= shown["HEIGHT"]
     assert common | {"fill_mode"} <= shown["CAMERA"] and "height" not in shown["CAMERA"]
     assert common | {"pixels_per_unit"} <= shown["PIXELS"]
+
+
+def test_trimmed_cutout_follows_the_size(blank):
+    load_astronaut(size=64)
+    assert bpy.ops.mapsmith.remove_background(
+        image="astronaut.png", trim=True, trim_resolution=32, size_mode="PIXELS",
+        pixels_per_unit=16.0) == {"FINISHED"}
+    obj = bpy.data.objects["astronaut cutout"]
+    co = np.array([v.co[:] for v in obj.data.vertices])
+    # 64 px at 16 px per unit: a 4 x 4 plane, trimmed to the person inside it.
+    assert co[:, 0].min() >= -2.0 - 1e-4 and co[:, 0].max() <= 2.0 + 1e-4
+    assert co[:, 1].min() >= -2.0 - 1e-4 and co[:, 1].max() <= 2.0 + 1e-4
+    assert co[:, 1].max() - co[:, 1].min() > 2.0          # the astronaut fills most of it
