@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Mapsmith: relief meshes, normal maps, alpha cutouts and texture cleanup from photos.
+"""Mapsmith: relief meshes, normal maps and alpha cutouts from portraits; texture cleanup.
 
 Layout: ``core/`` and ``providers/`` are bpy-free (numpy + Pillow + requests); ``blender/``,
 ``operators/``, ``panels/`` and ``preferences.py`` are the thin Blender layer.
@@ -16,10 +16,14 @@ _classes = (*preferences.classes, *operators.classes, *panels.classes)
 def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
+    panels.places.append_menus()
+    preferences.restore_keys()
     cleanup_undo.register()
 
 
 def unregister():
     cleanup_undo.unregister()
+    panels.places.remove_menus()
+    preferences.drop_keys()
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

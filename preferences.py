@@ -2,7 +2,9 @@
 
 API keys live only in memory for the Blender session (or come from the environment
 variables ``MAPSMITH_*_API_KEY``). The key properties have getters and setters, so no value
-is stored in the preferences data and nothing reaches userpref.blend or a scene .blend.
+is stored in the preferences data and nothing reaches userpref.blend or a scene .blend. Opting
+in to "Remember Keys on This Computer" also keeps them in a file only the user can read
+(blender/keystore.py).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import os
 
 import bpy
-from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from . import providers
+from .blender import keystore
 from .providers import KEY_ENV, Settings
 
 _session_keys: dict[str, str] = {}   # service -> key, memory only
@@ -26,11 +29,14 @@ def _key_prop(service: str, label: str):
 
     def set(_self, value):
         _session_keys[service] = value.strip()
+        if keystore.remembered():
+            keystore.save(_session_keys)
 
     return StringProperty(
         name=f"{label} API Key", subtype="PASSWORD", get=get, set=set,
-        description=(f"Kept in memory for this session only, never saved. Leave empty to use "
-                     f"the {KEY_ENV[service]} environment variable"),
+        description=(f"Never saved in a .blend or the preferences; kept for this session only, "
+                     f"unless Remember Keys on This Computer is on. Leave empty to use the "
+                     f"{KEY_ENV[service]} environment variable"),
     )
 
 
@@ -64,6 +70,44 @@ def provider_settings(prefs, provider_id: str) -> Settings:
                     timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
 
 
+# -- Remember Keys on This Computer (the file itself: blender/keystore.py) -----------------
+
+def _get_remember(_self):
+    return keystore.remembered()
+
+
+def _set_remember(_self, value):
+    if value:
+        keystore.save(_session_keys)
+    else:
+        keystore.forget()
+
+
+def restore_keys() -> None:
+    """On enable: the remembered keys, if the user opted in."""
+    _session_keys.update(keystore.load())
+
+
+def drop_keys() -> None:
+    """On disable: the keys leave memory (the remembered file stays)."""
+    _session_keys.clear()
+
+
+def draw_remember(layout, prefs) -> None:
+    box = layout.box()
+    box.prop(prefs, "remember_keys")
+    col = box.column(align=True)
+    if keystore.remembered():
+        col.label(text="Keys are kept, readable only by you, in:", icon="LOCKED")
+        col.label(text=keystore.path())
+        row = col.row()
+        row.operator("wm.path_open", text="Open Folder", icon="FILE_FOLDER").filepath = \
+            keystore.folder()
+        row.operator("mapsmith.forget_keys", icon="TRASH")
+    else:
+        col.label(text="Keys are forgotten when Blender closes", icon="UNLOCKED")
+
+
 def get(context=None) -> "MapsmithPreferences":
     context = context or bpy.context
     return context.preferences.addons[__package__].preferences
@@ -84,6 +128,12 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
     normals_provider: _provider_enum("normals", "Normals")
     background_provider: _provider_enum("background", "Background")
     cleanup_provider: _provider_enum("cleanup", "Cleanup")
+
+    remember_keys: BoolProperty(
+        name="Remember Keys on This Computer", get=_get_remember, set=_set_remember,
+        description="Keep the API keys in a file only your user account can read, in "
+                    "Mapsmith's folder of your Blender user settings (never in a .blend or the "
+                    "preferences). Turn off, or Forget Keys, to delete that file")
 
     timeout_s: FloatProperty(
         name="Timeout", default=60.0, min=1.0, max=600.0, subtype="TIME_ABSOLUTE", unit="TIME",
@@ -117,6 +167,7 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
             op.service = service
             if service in last_status:
                 row.label(text=last_status[service])
+        draw_remember(layout, self)
         col = layout.column(heading="Network")
         col.prop(self, "timeout_s")
         col.prop(self, "max_retries")

@@ -301,3 +301,47 @@ def photo_material(source, role: str, photo: "bpy.types.Image", *, reuse: bool =
     bsdf.inputs["Roughness"].default_value = 0.6
     frame(tree, "Mapsmith Photo Frame", "Photo", [tex])
     return material, tree, bsdf, output, tex
+
+
+# ---------------------------------------------------------------------------------------------
+# Shading of a photo plane (Images as Planes' Principled / Shadeless / Emission)
+# ---------------------------------------------------------------------------------------------
+
+_SHADELESS_NODES = ("Mapsmith Shadeless", "Mapsmith Transparent", "Mapsmith Shadeless Mix")
+
+
+def set_shader(material: "bpy.types.Material", shader: str) -> None:
+    """PRINCIPLED: the photo lit like any surface. EMISSION: lit, and glowing with the photo's
+    colours (Principled's Emission). SHADELESS: only the photo's own colours, unlit (an
+    Emission shader, mixed with Transparent by the alpha the BSDF gets), for reference planes.
+    Switching back and forth leaves no stray nodes; the Principled BSDF and its maps stay."""
+    tree = node_tree(material)
+    bsdf, output = principled(material)
+    photo = tree.nodes.get("Mapsmith Photo")
+    remove_nodes(tree, *_SHADELESS_NODES)
+    for link in list(bsdf.inputs["Emission Color"].links):
+        tree.links.remove(link)
+    bsdf.inputs["Emission Strength"].default_value = 0.0
+    surface = output.inputs["Surface"]
+    if shader != "SHADELESS" or photo is None:
+        _replace_link(tree, bsdf.outputs["BSDF"], surface)
+        if shader == "EMISSION" and photo is not None:
+            tree.links.new(photo.outputs["Color"], bsdf.inputs["Emission Color"])
+            bsdf.inputs["Emission Strength"].default_value = 1.0
+        return
+    x, y = _origin(bsdf)
+    emit = _node(tree, "ShaderNodeEmission", "Mapsmith Shadeless", "Shadeless",
+                 (x, y + 260.0))
+    tree.links.new(photo.outputs["Color"], emit.inputs["Color"])
+    alpha = bsdf.inputs["Alpha"]
+    if not alpha.is_linked:
+        _replace_link(tree, emit.outputs["Emission"], surface)
+        return
+    clear = _node(tree, "ShaderNodeBsdfTransparent", "Mapsmith Transparent", "",
+                  (x, y + 380.0))
+    mix = _node(tree, "ShaderNodeMixShader", "Mapsmith Shadeless Mix", "Shadeless",
+                (x + 200.0, y + 320.0))
+    tree.links.new(alpha.links[0].from_socket, mix.inputs["Fac"])
+    tree.links.new(clear.outputs["BSDF"], mix.inputs[1])
+    tree.links.new(emit.outputs["Emission"], mix.inputs[2])
+    _replace_link(tree, mix.outputs["Shader"], surface)

@@ -1,9 +1,9 @@
 """Which image an operator works on, and its pixels.
 
 Order (the scripting interface): the ``image`` property (a name in ``bpy.data.images``),
-else the Image Editor's image, else the active object's active Image Texture node, else
-the last render. Render Result has no readable pixels, so it is saved to a temporary file
-and read back.
+else the Image Editor's image, else the Shader Editor's active Image Texture node, else the
+active object's active Image Texture node, else the last render. Render Result has no
+readable pixels, so it is saved to a temporary file and read back.
 """
 
 from __future__ import annotations
@@ -54,6 +54,17 @@ def active_texture_node(obj) -> Optional["bpy.types.ShaderNodeTexImage"]:
     return None
 
 
+def shader_editor_node(space) -> Optional["bpy.types.ShaderNodeTexImage"]:
+    """The active Image Texture node (with an image) of a Shader Editor's edited tree."""
+    if space is None or space.type != "NODE_EDITOR" or space.tree_type != "ShaderNodeTree":
+        return None
+    tree = space.edit_tree
+    node = tree.nodes.active if tree is not None else None
+    if node is not None and node.type == "TEX_IMAGE" and node.image is not None:
+        return node
+    return None
+
+
 def find_image(context, name: str = "") -> Optional["bpy.types.Image"]:
     """The Blender image the operator should use (None means: the last render)."""
     if name:
@@ -64,6 +75,9 @@ def find_image(context, name: str = "") -> Optional["bpy.types.Image"]:
     space = getattr(context, "space_data", None)
     if space is not None and space.type == "IMAGE_EDITOR" and space.image is not None:
         return space.image
+    node = shader_editor_node(space)
+    if node is not None:
+        return node.image
     node = active_texture_node(getattr(context, "active_object", None))
     if node is not None:
         return node.image
@@ -80,6 +94,34 @@ def has_source(context, name: str = "") -> bool:
         return True
     render = bpy.data.images.get("Render Result")
     return render is not None and render.has_data
+
+
+NO_SOURCE = ("No image: open one in the Image Editor, select an Image Texture node, or "
+             "render first")
+
+
+def usable(image) -> bool:
+    """A still image a script could name in the ``image`` property (no pixels read)."""
+    return (image.type not in {"RENDER_RESULT", "COMPOSITING"}
+            and image.source in {"FILE", "GENERATED"})
+
+
+def source_problem(context) -> str:
+    """For poll(): why no source can serve, '' when one can. Cheap: no pixels are read.
+
+    The context's own source counts, and so does any still image in the file, since a script
+    may name it in the ``image`` property (poll cannot see properties)."""
+    image = find_image(context)
+    if image is None:
+        if has_source(context):                  # the last render
+            return ""
+    elif usable(image) or (image.type == "RENDER_RESULT" and image.has_data):
+        return ""
+    if any(usable(other) for other in bpy.data.images):
+        return ""
+    if image is not None and image.type not in {"RENDER_RESULT", "COMPOSITING"}:
+        return f'"{image.name}" is a {image.source.lower()} image; use a still image'
+    return NO_SOURCE
 
 
 def _read_render_result(image) -> np.ndarray:
@@ -106,8 +148,7 @@ def resolve(context, name: str = "") -> Source:
     if image is None:
         render = bpy.data.images.get("Render Result")
         if render is None or not render.has_data:
-            raise SourceError("No image: open one in the Image Editor, select an Image "
-                              "Texture node, or render first")
+            raise SourceError(NO_SOURCE)
         return Source("Render", None, _read_render_result(render))
     if image.type == "RENDER_RESULT":
         return Source("Render", None, _read_render_result(image))

@@ -1,6 +1,6 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import background, cleanup, connection, material, normals, relief
+from . import background, cleanup, connection, keys, material, normals, open_image, relief
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -11,4 +11,6 @@ classes = (
     cleanup.MAPSMITH_OT_cleanup_discard,
     material.MAPSMITH_OT_material_setup,
     connection.MAPSMITH_OT_test_connection,
+    keys.MAPSMITH_OT_forget_keys,
+    open_image.MAPSMITH_OT_relief_from_file,
 )

@@ -9,6 +9,7 @@ from ..blender import meshes, nodes
 from ..core import relief_mesh
 from ..core.errors import InputError, ProviderError
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
+from .placement import PlaneOptions
 
 MODES = (
     ("CUTOUT", "Cutout", "The photo with the background transparent, on a plane"),
@@ -17,8 +18,8 @@ MODES = (
 )
 
 
-class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operator):
-    """Remove the photo's background: an alpha cutout on a plane, or the mask as an image"""
+class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
+    """Cut the person out of a portrait: a cutout on a plane, or the person mask"""
 
     bl_idname = "mapsmith.remove_background"
     bl_label = "Remove Background"
@@ -43,7 +44,7 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
         """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
         layout.prop(props, "mode")
         if props.mode != "MASK":
-            layout.prop(props, "height")
+            PlaneOptions.draw_placement(layout, props)
             row = layout.row(heading="Trim Mesh")
             row.prop(props, "trim", text="")
             sub = row.row()
@@ -53,8 +54,8 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
     def prepare(self, context, source, provider):
         rgb, mode = source.rgba[..., :3], self.mode
         trim = self.trim and mode != "MASK"
-        height, resolution = self.height, self.trim_resolution
-        h, w = rgb.shape[:2]
+        self._placed = self.plane_placement(context, source.size) if mode != "MASK" else None
+        width, resolution = max(self._placed.size) if trim else 0.0, self.trim_resolution
 
         def work(token):
             token.progress(0.0, "removing the background")
@@ -65,7 +66,7 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
             alpha = result.image[..., 3].astype(np.float32) / 255.0
             try:
                 mesh = relief_mesh.depth_to_relief(
-                    alpha, resolution=resolution, width=height * max(w, h) / h,
+                    alpha, resolution=resolution, width=width,
                     strength=0.0, smoothing=0.0, background="CUT", background_level=0.5)
             except InputError:
                 raise ProviderError("The cutout is empty: nothing to trim to") from None
@@ -90,6 +91,7 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
         if trimmed is not None:
             mesh = meshes.from_relief(f"{stem} cutout", trimmed)
         else:
-            mesh = meshes.plane(f"{stem} cutout", *meshes.plane_size(*source.size, self.height))
+            mesh = meshes.plane(f"{stem} cutout", *self._placed.size)
         obj = meshes.add_object(context, f"{stem} cutout", mesh, material)
+        self.place_plane(obj, material, self._placed)
         return f'Cutout "{obj.name}"{note}'

@@ -97,9 +97,9 @@ class JobOperator:
         if cls.bl_idname in JobOperator._busy:
             cls.poll_message_set("Already running: wait for it or press Esc")
             return False
-        if cls.needs_source and not (sources.has_source(context) or len(bpy.data.images)):
-            cls.poll_message_set("No image: open one in the Image Editor, select an Image "
-                                 "Texture node, or render first")
+        problem = sources.source_problem(context) if cls.needs_source else ""
+        if problem:
+            cls.poll_message_set(problem)
             return False
         return True
 

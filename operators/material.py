@@ -10,13 +10,13 @@ from ..blender import meshes, nodes
 from ..core import normals as core_normals
 from ..providers import Result
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
+from .placement import PlaneOptions
 
 ROLE = "material"          # "<image> material", and the plane carrying it
 
 
-class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
-    """Build a plane sized to the photo with colour, alpha cutout, normal map and depth
-    displacement. Running it again on the same image updates that material and plane"""
+class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
+    """A photo plane for a portrait: colour, person cut out, normal map, displacement"""
 
     bl_idname = "mapsmith.material_setup"
     bl_label = "One-Click Material"
@@ -58,7 +58,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         col.prop(props, "use_cutout")
         col.prop(props, "use_normals")
         col.prop(props, "use_displacement")
-        layout.prop(props, "height")
+        PlaneOptions.draw_placement(layout, props)
         col = layout.column(align=True)
         col.active = props.use_normals
         col.prop(props, "normal_strength")
@@ -100,7 +100,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         derive = chosen.get("normals") == "OFFLINE" and "depth" in chosen
         if derive:
             del chosen["normals"]
-        strength = self.relief_strength(source.size)
+        self._placed = self.plane_placement(context, source.size)
+        strength = self.relief_strength(source.size, self._placed.size[1])
         made = {cap: make_provider(context, cap, pid) for cap, pid in chosen.items()}
         rgb = source.rgba[..., :3]
         steps = {"background": "removing the background", "normals": "estimating normals",
@@ -170,26 +171,29 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         note = f" ({'; '.join(notes)})" if notes else ""
         return f'Material "{material.name}" on "{obj.name}"{note}'
 
-    def relief_strength(self, size) -> float:
+    def relief_strength(self, size, plane_height: float) -> float:
         """The ``normals_from_depth`` strength whose relief is the displacement's: depth 1
-        rises ``displacement`` on a plane ``height`` tall (normals: RELIEF_OF_SHORT_SIDE of
-        the short side at strength 1)."""
+        rises ``displacement`` on a plane ``plane_height`` tall (normals:
+        RELIEF_OF_SHORT_SIDE of the short side at strength 1)."""
         width, height = size
-        return (self.displacement / self.height * height
+        return (self.displacement / plane_height * height
                 / (core_normals.RELIEF_OF_SHORT_SIDE * min(width, height)))
 
     def _plane(self, context, source, material):
-        """Mapsmith's plane for this image, updated; a new one if it is gone."""
+        """Mapsmith's plane for this image, updated (where the artist put it); a new one,
+        placed, if it is gone."""
         stem = source.stem
-        size_x, size_y = meshes.plane_size(*source.size, self.height)
+        size_x, size_y = self._placed.size
         obj = nodes.find_tagged(bpy.data.objects, source, ROLE)
         if obj is not None and obj.type == "MESH" and context.scene.objects.get(obj.name):
             meshes.resize_plane(obj.data, size_x, size_y)
+            nodes.set_shader(material, self.shader)
             if material.name not in obj.data.materials:
                 obj.data.materials.append(material)
         else:
             mesh = meshes.plane(stem, size_x, size_y)
             obj = nodes.tag(meshes.add_object(context, stem, mesh, material), source, ROLE)
+            self.place_plane(obj, material, self._placed)
         subdiv = obj.modifiers.get("Mapsmith Subdivision")
         if self.use_displacement:
             if subdiv is None:

@@ -6,11 +6,11 @@ from bpy.props import BoolProperty, FloatProperty
 from ..blender import meshes, nodes
 from ..core import normals
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
+from .placement import PlaneOptions
 
 
-class MAPSMITH_OT_normal_map(DrawsOptions, JobOperator, bpy.types.Operator):
-    """Estimate the portrait's surface normals and wire them into the material as a normal map.
-    The active object's material gets them; without an active mesh, a new photo plane does"""
+class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
+    """A portrait's estimated normals as a normal map in the active material (or a new plane)"""
 
     bl_idname = "mapsmith.normal_map"
     bl_label = "Normal Map"
@@ -52,10 +52,14 @@ class MAPSMITH_OT_normal_map(DrawsOptions, JobOperator, bpy.types.Operator):
         sub.prop(props, "depth_strength", text="")
         layout.prop(props, "flip_green")
         layout.prop(props, "strength")
-        layout.prop(props, "height")
+        col = layout.column(heading="New Plane")
+        col.label(text="When no mesh is active:")
+        PlaneOptions.draw_placement(col, props)
 
     def prepare(self, context, source, provider):
         rgb = source.rgba[..., :3]
+        self._placed = None if _active_mesh(context) else self.plane_placement(context,
+                                                                                source.size)
         from_depth, depth_strength, flip = self.from_depth, self.depth_strength, self.flip_green
 
         def work(token):
@@ -77,8 +81,8 @@ class MAPSMITH_OT_normal_map(DrawsOptions, JobOperator, bpy.types.Operator):
         result, encoded = payload
         stem = source.stem
         image = nodes.result_image(source, "normals", encoded, non_color=True)
-        obj = context.active_object
-        if obj is not None and obj.type == "MESH":
+        obj = _active_mesh(context)
+        if obj is not None:
             material = obj.active_material
             if material is None:
                 material = nodes.new_material(source, "material")
@@ -87,13 +91,20 @@ class MAPSMITH_OT_normal_map(DrawsOptions, JobOperator, bpy.types.Operator):
             if not obj.data.uv_layers:
                 self.report({"WARNING"}, f'"{obj.name}" has no UV map: the normal map needs one')
         else:
-            plane = meshes.plane(stem, *meshes.plane_size(*source.size, self.height))
+            placed = self._placed or self.plane_placement(context, source.size)
+            plane = meshes.plane(stem, *placed.size)
             material = nodes.photo_material(source, "photo", nodes.photo_image(source))[0]
             obj = meshes.add_object(context, stem, plane, material)
+            self.place_plane(obj, material, placed)
             where = f'new plane "{obj.name}"'
         nodes.add_normal_map(material, image, strength=self.strength, uv_map=uv_map(obj))
         note = f" ({result.note})" if result.note else ""
         return f'Normal map "{image.name}" in {where}{note}'
+
+
+def _active_mesh(context):
+    obj = context.active_object
+    return obj if obj is not None and obj.type == "MESH" else None
 
 
 def uv_map(obj) -> str:

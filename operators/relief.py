@@ -28,7 +28,7 @@ _VIEWPORT_LEVELS = 6
 
 
 class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
-    """Estimate the portrait's depth and build a relief from it"""
+    """Build a relief from a portrait's estimated depth (made for photos of people)"""
 
     bl_idname = "mapsmith.depth_relief"
     bl_label = "Depth Relief"

@@ -5,6 +5,7 @@ import bpy
 from .. import preferences
 from ..blender import sources
 from ..operators import background, material, normals, relief
+from . import places
 
 
 def _draw_source(layout, context):
@@ -131,4 +132,4 @@ def _sub_panels():
     return tuple(made)
 
 
-classes = (MAPSMITH_PT_view3d, MAPSMITH_PT_image, *_sub_panels())
+classes = (MAPSMITH_PT_view3d, MAPSMITH_PT_image, *_sub_panels(), *places.classes)
