@@ -18,8 +18,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..contract import (BACKGROUND_MODES, NEVER_CANCELLED, CancelToken, Provider, ProviderError,
-                    Result, Settings)
+from ..contract import (BACKGROUND_REMOVAL_MODES, NEVER_CANCELLED, CancelToken, Provider,
+                        ProviderError, ProviderRecord, Result, Settings)
 from ...core import images
 from . import portrait_depth, segment
 from .face import Face, find_face
@@ -66,10 +66,10 @@ NORMALS_STRENGTH = 0.5
 
 
 class OfflineProvider(Provider):
-    id = "OFFLINE"
-    label = "Offline (built in)"
-    capabilities = frozenset(("depth", "normals", "background", "cleanup"))
-    remote = False
+    record = ProviderRecord(
+        id="OFFLINE", label="Offline (built in)",
+        capabilities=frozenset(("depth", "normals", "background", "cleanup")),
+        options=(("cleanup", ("exclude_person",)),))
 
     def __init__(self, settings: Settings = Settings(), *,
                  models_dir: Optional[pathlib.Path] = None):
@@ -102,7 +102,7 @@ class OfflineProvider(Provider):
     # ---- capabilities ---------------------------------------------------------------------
     def background(self, rgb: np.ndarray, mode: str = "CUTOUT", *,
                    cancel: CancelToken = NEVER_CANCELLED) -> Result:
-        if mode not in BACKGROUND_MODES:
+        if mode not in BACKGROUND_REMOVAL_MODES:
             raise ProviderError(f"Unknown background mode {mode!r}")
         src = _check_rgb(rgb)
         rgbf = images.to_float_rgb(src)

@@ -116,14 +116,13 @@ def test_cancel_raises(brick):
 
 def test_cancel_during_the_run_raises_and_progress_is_reported(brick):
     seen = []
-    token = CancelToken(on_progress=lambda fraction, text: seen.append(fraction))
 
     def cancel_on_third(fraction, text):
         seen.append(fraction)
         if len(seen) == 3:
             token.cancel()
 
-    token._on_progress = cancel_on_third
+    token = CancelToken(on_progress=cancel_on_third)
     with pytest.raises(Cancelled):
         inpaint.inpaint(brick, square_hole(brick.shape), cancel=token)
     assert len(seen) == 3 and seen == sorted(seen) and 0.0 <= seen[0] < 1.0

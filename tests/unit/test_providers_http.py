@@ -63,7 +63,7 @@ def test_refused_connection():
 def test_dns_failure():
     provider = create("BGREMOVAL", Settings(api_key=CLIPDROP_KEY,
                                             base_url="https://mapsmith-test.invalid", **fast()))
-    with pytest.raises(ProviderError, match=r"^Background removal: cannot find the server "
+    with pytest.raises(ProviderError, match=r"^Background Removal: cannot find the server "
                                             r"mapsmith-test\.invalid \(DNS lookup failed\)"):
         provider.test_connection()
 
@@ -76,11 +76,11 @@ def test_bad_base_url(url):
 
 
 def test_official_endpoints_by_default_and_one_base_when_set():
-    official = create("CLIPDROP", Settings(api_key=CLIPDROP_KEY))._client
-    assert official.url("https://apis.clipdrop.co", "cleanup/v1") == \
+    official = create("CLIPDROP", Settings(api_key=CLIPDROP_KEY)).client
+    assert official.url("https://apis.clipdrop.co/cleanup/v1") == \
         "https://apis.clipdrop.co/cleanup/v1"
-    proxied = create("CLIPDROP", Settings(api_key=CLIPDROP_KEY, base_url="http://h:1/cd/"))._client
-    assert proxied.url("https://clipdrop-api.co", "portrait-depth-estimation/v1") == \
+    proxied = create("CLIPDROP", Settings(api_key=CLIPDROP_KEY, base_url="http://h:1/cd/")).client
+    assert proxied.url("https://clipdrop-api.co/portrait-depth-estimation/v1") == \
         "http://h:1/cd/portrait-depth-estimation/v1"
 
 
@@ -125,7 +125,7 @@ def test_key_never_in_reprs_and_scrubbed_from_echoed_text():
     settings = Settings(api_key=CLIPDROP_KEY, base_url="http://127.0.0.1:1")
     for name in ("CLIPDROP", "ERASE", "BGREMOVAL"):
         provider = create(name, settings)
-        assert CLIPDROP_KEY not in repr(provider) + repr(provider._client) + repr(settings)
-    client = create("CLIPDROP", settings)._client
+        assert CLIPDROP_KEY not in repr(provider) + repr(provider.client) + repr(settings)
+    client = create("CLIPDROP", settings).client
     assert CLIPDROP_KEY not in client.fail(f"the server said: bad key {CLIPDROP_KEY}").message
-    assert repr(client._auth()) == "<api key>"
+    assert repr(client.auth()) == "<api key>"
