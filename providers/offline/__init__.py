@@ -154,11 +154,7 @@ class OfflineProvider(Provider):
         if m.shape != src.shape[:2]:
             raise ProviderError(f"The mask ({m.shape[1]}x{m.shape[0]}) must be the size of the "
                                 f"image ({src.shape[1]}x{src.shape[0]})")
-        try:
-            from ...core.inpaint import inpaint
-        except ImportError as err:
-            raise ProviderError(f"Offline cleanup is not available in this build ({err})") \
-                from None
+        from ...core.inpaint import inpaint
         exclude = None
         if exclude_person:
             exclude = self._alpha(images.to_float_rgb(src), cancel) > 0.5

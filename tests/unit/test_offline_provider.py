@@ -86,6 +86,17 @@ def test_mask_edge_is_sharper_than_a_bilinear_stretch(portrait, provider):
     assert 0.0005 < soft < 0.7 * soft_stretched, (soft, soft_stretched)
 
 
+def test_mask_is_opaque_where_the_model_is_sure_of_the_person(portrait):
+    # The guided filter dips below 1 inside the person at strong photo edges; where the model
+    # itself is sure (> 0.98) the mask trusts the model.
+    from mapsmith.core import images
+    rgbf = images.to_float_rgb(portrait["img"])
+    prob = segment.coarse_mask(default_store(), rgbf)
+    sure = images.resize(prob, *rgbf.shape[:2]) > 0.98
+    assert sure.sum() > 10_000
+    assert (portrait["mask"].image[sure] == 255).all()
+
+
 def test_cutout_and_shadow(provider):
     img = _grace()
     cut = provider.background(img, "CUTOUT").image
