@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import image_files
+from ..core import image_files, images
 from . import http
 from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
                        Result, Settings)
@@ -66,10 +66,10 @@ class BackgroundRemovalProvider(Provider):
                                       size=fitted.size)
         if fitted.scaled and mode == "CUTOUT":
             # The cutout's colours are the photo's own: keep them sharp, upscale only alpha.
-            alpha = image_files.resize(np.ascontiguousarray(image[:, :, 3]), fitted.source_size)
+            alpha = images.resize(np.ascontiguousarray(image[:, :, 3]), *fitted.source_shape)
             image = np.dstack([source, alpha])
         else:
-            image = image_files.resize(image, fitted.source_size)
+            image = images.resize(image, *fitted.source_shape)
         return Result(image, http.credits_from(response, self.id))
 
     def _entity_image(self, body, wanted: str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import image_files, masks
+from ..core import image_files, images, masks
 from . import http
 from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
                        Result, Settings)
@@ -52,12 +52,13 @@ class ClipDropProvider(Provider):
 
     def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
         grey, fitted, credits = self._portrait("depth", rgb, "L", cancel)
-        depth = image_files.resize(grey.astype(np.float32) / 255.0, fitted.source_size)
+        depth = images.resize(grey.astype(np.float32) / 255.0, *fitted.source_shape,
+                              filter="lanczos")
         return Result(depth, credits)
 
     def normals(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
         normals, fitted, credits = self._portrait("normals", rgb, "RGB", cancel)
-        return Result(image_files.resize(normals, fitted.source_size), credits)
+        return Result(images.resize(normals, *fitted.source_shape), credits)
 
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
                 cancel: CancelToken = NEVER_CANCELLED) -> Result:
@@ -65,7 +66,7 @@ class ClipDropProvider(Provider):
         document allows only 0 and 255. Growing it is the caller's choice (core.masks.grow)."""
         cancel.progress(0.1, "Preparing the image")
         fitted = image_files.fit(image_files.as_rgb(rgb), CLEANUP_LIMITS, service=self.label)
-        binary = masks.binarise(mask, fitted.size)
+        binary = masks.binarise(mask, fitted.shape)
         if not binary.any():
             raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
         files = {"image_file": (fitted.filename, fitted.data, fitted.mime),
@@ -74,7 +75,8 @@ class ClipDropProvider(Provider):
         cancel.progress(0.8, "Reading the answer")
         image = image_files.decode(response.content, service=self.label, mode="RGB",
                                size=fitted.size)
-        return Result(image_files.resize(image, fitted.source_size), http.credits_from(response, self.id))
+        return Result(images.resize(image, *fitted.source_shape),
+                      http.credits_from(response, self.id))
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """ClipDrop has no free call that reports credits, and spending one on a button

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import image_files, masks
+from ..core import image_files, images, masks
 from . import http
 from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
                        Result, Settings)
@@ -55,7 +55,7 @@ class EraseProvider(Provider):
             raise ProviderError(f"{self.label}: the seed must be 0..{MAX_SEED}")
         cancel.progress(0.1, "Preparing the image")
         fitted = image_files.fit(image_files.as_rgb(rgb), LIMITS, service=self.label)
-        grey = image_files.resize(masks.as_mask(mask), fitted.size)
+        grey = images.resize(masks.as_mask(mask), *fitted.shape)
         if not grey.any():
             raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
         files = {"image": (fitted.filename, fitted.data, fitted.mime),
@@ -69,8 +69,8 @@ class EraseProvider(Provider):
         image = image_files.decode_base64(result.get("image"), service=self.label, mode="RGB",
                                       size=fitted.size)
         note = f"seed {result['seed']}" if result.get("seed") is not None else ""
-        return Result(image_files.resize(image, fitted.source_size), http.credits_from(response, self.id),
-                      note)
+        return Result(images.resize(image, *fitted.source_shape),
+                      http.credits_from(response, self.id), note)
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """No free call is documented; failed calls are free ("You will not be charged for

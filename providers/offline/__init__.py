@@ -110,7 +110,7 @@ class OfflineProvider(Provider):
         cancel.progress(0.8, "Composing")
         note = "" if alpha.max() >= 0.5 else NO_PERSON_NOTE
         if mode == "MASK":
-            mask = np.round(alpha * 255.0).astype(np.uint8)
+            mask = images.to_uint8(alpha)
             cancel.progress(1.0, "Done")
             return Result(mask, note=note)
         colour = src[..., :3].astype(np.float32)
@@ -122,8 +122,8 @@ class OfflineProvider(Provider):
         else:
             out_a = alpha
         rgba = np.empty(src.shape[:2] + (4,), np.uint8)
-        rgba[..., :3] = np.clip(np.round(colour), 0, 255).astype(np.uint8)
-        rgba[..., 3] = np.round(np.clip(out_a, 0.0, 1.0) * 255.0).astype(np.uint8)
+        rgba[..., :3] = images.to_uint8(colour, peak=255.0)
+        rgba[..., 3] = images.to_uint8(out_a)
         if mode == "CUTOUT_SHADOW":
             note = note or "Cutout with a soft drop shadow (offline)"
         cancel.progress(1.0, "Done")
