@@ -2,7 +2,6 @@
 
 import socket
 import threading
-import time
 
 import pytest
 
@@ -12,25 +11,40 @@ from mapsmith.tests.servers.helpers import (assert_no_secret, fast, loopback_onl
                                             portrait, services)
 
 
+class _Clock(CancelToken):
+    """A clock for the pacer and a token whose waits move that clock instead of sleeping."""
+
+    def __init__(self):
+        super().__init__()
+        self.now, self.waits = 0.0, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+        self.check()
+
+
 def test_pacer_spaces_a_burst_over_the_window():
-    pacer = http.Pacer(3, period=0.4)
+    clock = _Clock()
+    pacer = http.Pacer(3, period=0.4, clock=clock)
     starts = []
-    t0 = time.monotonic()
     for _ in range(5):
-        pacer.wait()
-        starts.append(time.monotonic() - t0)
+        pacer.wait(clock)
+        starts.append(clock.now)
     assert starts[2] < 0.1  # the first three go at once
     assert 0.39 <= starts[3] < 0.6 and 0.39 <= starts[4] < 0.6
 
 
 def test_pacer_wait_is_cancellable():
+    # How soon Esc ends a pacing wait is measured by tools/bench.py.
     pacer, token = http.Pacer(1, period=30.0), CancelToken()
     pacer.wait(token)
     threading.Timer(0.1, token.cancel).start()
-    t0 = time.monotonic()
     with pytest.raises(Cancelled):
         pacer.wait(token)
-    assert time.monotonic() - t0 < 2.0
 
 
 def test_pacers_are_shared_per_endpoint_and_base():
@@ -95,10 +109,9 @@ def test_sessions_verify_tls_and_retry_within_bounds():
 def test_long_retry_after_is_an_error_not_a_sleep(services):
     services.fault(429, retry_after=3600)
     provider = create("CLIPDROP", Settings(api_key=CLIPDROP_KEY, base_url=services.url, **fast()))
-    t0 = time.monotonic()
     with pytest.raises(ProviderError, match="asks to wait 3600 s"):
         provider.depth(portrait())
-    assert time.monotonic() - t0 < 2.0
+    assert len(services.requests) == 1  # no retry: reported, not waited for (time: bench.py)
 
 
 def test_retry_wait_is_cancellable(services):
@@ -106,10 +119,9 @@ def test_retry_wait_is_cancellable(services):
     provider = create("CLIPDROP", Settings(api_key=CLIPDROP_KEY, base_url=services.url, **fast()))
     token = CancelToken()
     threading.Timer(0.3, token.cancel).start()
-    t0 = time.monotonic()
     with pytest.raises(Cancelled):
         provider.depth(portrait(), cancel=token)
-    assert time.monotonic() - t0 < 3.0
+    assert len(services.requests) == 1  # the 30 s wait ended without a retry (time: bench.py)
 
 
 def test_cancelled_before_start_sends_nothing(services):
