@@ -1,10 +1,12 @@
 """Add-on preferences. Property names are the public scripting interface: keep them.
 
-API keys live only in memory for the Blender session (or come from the environment
-variables ``MAPSMITH_*_API_KEY``). The key properties have getters and setters, so no value
-is stored in the preferences data and nothing reaches userpref.blend or a scene .blend. Opting
-in to "Remember Keys on This Computer" also keeps them in a file only the user can read
-(blender/keystore.py).
+Each remote provider's record (``providers.REMOTE``) gives it ``<service>_api_key`` and
+``<service>_url`` (e.g. ``clipdrop_api_key``, ``clipdrop_url``); each capability has its
+``<capability>_provider`` choice. API keys live only in memory for the Blender session (or
+come from the record's environment variable, ``MAPSMITH_*_API_KEY``). The key properties have
+getters and setters, so no value is stored in the preferences data and nothing reaches
+userpref.blend or a scene .blend. Opting in to "Remember Keys on This Computer" also keeps
+them in a file only the user can read (blender/keystore.py).
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 
 from . import providers
 from .blender import keystore
-from .providers import KEY_ENV, Settings
+from .providers import ProviderRecord, Settings
 
 _session_keys: dict[str, str] = {}   # service -> key, memory only
 last_status: dict[str, str] = {}      # service -> last "Test connection" line (no key in it)
 last_credits: dict[str, str] = {}     # provider id -> credits its service reported last
 
 
-def _key_prop(service: str, label: str):
+_SERVICES = {record.service: record for record in providers.REMOTE}
+
+
+def _key_prop(record: ProviderRecord):
+    service = record.service
+
     def get(_self):
         return _session_keys.get(service, "")
 
@@ -33,24 +40,25 @@ def _key_prop(service: str, label: str):
             keystore.save(_session_keys)
 
     return StringProperty(
-        name=f"{label} API Key", subtype="PASSWORD", get=get, set=set,
+        name=f"{record.label} API Key", subtype="PASSWORD", get=get, set=set,
         description=(f"Never saved in a .blend or the preferences; kept for this session only, "
                      f"unless Remember Keys on This Computer is on. Leave empty to use the "
-                     f"{KEY_ENV[service]} environment variable"),
+                     f"{record.key_env} environment variable"),
     )
 
 
-def _url_prop(label: str, official: str):
+def _url_prop(record: ProviderRecord):
     return StringProperty(
-        name=f"{label} URL", default="",
-        description=f"Base URL of a proxy or compatible server. Empty: {official}",
+        name=f"{record.label} URL", default="",
+        description=(f"Base URL of a proxy or compatible server. Empty: "
+                     f"{' and '.join(record.official_bases)}"),
     )
 
 
 def _provider_enum(capability: str, what: str):
     items = [(pid, providers.label(pid),
-              "Runs on this computer: no account, no network" if pid == "OFFLINE"
-              else f"Send images to {providers.label(pid)} (needs an API key and online access)")
+              f"Send images to {providers.label(pid)} (needs an API key and online access)"
+              if providers.is_remote(pid) else "Runs on this computer: no account, no network")
              for pid in providers.offering(capability)]
     return EnumProperty(name=what, items=items, default="OFFLINE",
                         description=f"Which service computes {what.lower()}")
@@ -58,15 +66,17 @@ def _provider_enum(capability: str, what: str):
 
 def api_key(prefs, service: str) -> str:
     """The key from the preferences, else from the environment; '' when neither is set."""
-    return getattr(prefs, f"{service}_api_key") or os.environ.get(KEY_ENV[service], "")
+    return (getattr(prefs, f"{service}_api_key")
+            or os.environ.get(_SERVICES[service].key_env, ""))
 
 
 def provider_settings(prefs, provider_id: str) -> Settings:
     """What a provider needs, read on the main thread before a job starts."""
-    service = providers.REGISTRY[provider_id][4]
-    if service is None:
+    record = providers.RECORDS[provider_id]
+    if not record.remote:
         return Settings(timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
-    return Settings(api_key=api_key(prefs, service), base_url=getattr(prefs, f"{service}_url"),
+    return Settings(api_key=api_key(prefs, record.service),
+                    base_url=getattr(prefs, f"{record.service}_url"),
                     timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
 
 
@@ -116,13 +126,7 @@ def get(context=None) -> "MapsmithPreferences":
 class MapsmithPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
-    clipdrop_api_key: _key_prop("clipdrop", "ClipDrop")
-    erase_api_key: _key_prop("erase", "Erase")
-    bgremoval_api_key: _key_prop("bgremoval", "Background Removal")
-
-    clipdrop_url: _url_prop("ClipDrop", "the official ClipDrop endpoints")
-    erase_url: _url_prop("Erase", "https://www.aithriving.com")
-    bgremoval_url: _url_prop("Background Removal", "https://background-removal4.p.rapidapi.com")
+    # <service>_api_key and <service>_url of each remote provider: added below the class
 
     depth_provider: _provider_enum("depth", "Depth")
     normals_provider: _provider_enum("normals", "Normals")
@@ -154,13 +158,12 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
             box = layout.box()
             box.label(text="Online access is off: only the offline provider can run", icon="INFO")
             box.label(text="Turn it on in Preferences > System > Network to use a service")
-        for service, label in (("clipdrop", "ClipDrop"), ("erase", "Erase"),
-                               ("bgremoval", "Background Removal")):
+        for service, record in _SERVICES.items():
             box = layout.box()
-            box.label(text=label)
+            box.label(text=record.label)
             box.prop(self, f"{service}_api_key")
-            if not getattr(self, f"{service}_api_key") and os.environ.get(KEY_ENV[service]):
-                box.label(text=f"Using {KEY_ENV[service]} from the environment", icon="CHECKMARK")
+            if not getattr(self, f"{service}_api_key") and os.environ.get(record.key_env):
+                box.label(text=f"Using {record.key_env} from the environment", icon="CHECKMARK")
             box.prop(self, f"{service}_url")
             row = box.row()
             op = row.operator("mapsmith.test_connection", icon="URL")
@@ -172,5 +175,10 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         col.prop(self, "timeout_s")
         col.prop(self, "max_retries")
 
+
+for _record in providers.REMOTE:
+    MapsmithPreferences.__annotations__[f"{_record.service}_api_key"] = _key_prop(_record)
+    MapsmithPreferences.__annotations__[f"{_record.service}_url"] = _url_prop(_record)
+del _record
 
 classes = (MapsmithPreferences,)

@@ -33,7 +33,7 @@ def build(name: str, co: np.ndarray, loop_vertex: np.ndarray, poly_start: np.nda
 
 
 def from_relief(name: str, rm) -> "bpy.types.Mesh":
-    """A mesh from a :class:`core.relief.ReliefMesh`."""
+    """A mesh from a :class:`core.relief_mesh.ReliefMesh`."""
     return build(name, rm.co, rm.loop_vertex, rm.poly_start, rm.loop_uv)
 
 

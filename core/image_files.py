@@ -18,6 +18,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from . import images
 from .errors import ProviderError
 
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -56,6 +57,16 @@ class Fitted:
     def scaled(self) -> bool:
         return self.size != self.source_size
 
+    @property
+    def shape(self) -> tuple:
+        """(H, W) of what was sent: ``images.resize(a, *fitted.shape)``."""
+        return self.size[1], self.size[0]
+
+    @property
+    def source_shape(self) -> tuple:
+        """(H, W) of what came in: ``images.resize(answer, *fitted.source_shape)``."""
+        return self.source_size[1], self.source_size[0]
+
 
 def as_uint8(array: np.ndarray) -> np.ndarray:
     """Any numeric image array -> uint8 with 1, 3 or 4 channels (floats are taken as 0..1)."""
@@ -69,7 +80,7 @@ def as_uint8(array: np.ndarray) -> np.ndarray:
     if a.dtype == np.bool_:
         return a.astype(np.uint8) * 255
     if np.issubdtype(a.dtype, np.floating):
-        return (np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        return images.to_uint8(a)
     if a.dtype == np.uint16:
         return (a.astype(np.uint32) * 255 // 65535).astype(np.uint8)
     return np.clip(a, 0, 255).astype(np.uint8)
@@ -153,17 +164,6 @@ def scaled_size(size: tuple, limits: Limits) -> tuple:
     return nw, nh
 
 
-def resize(array: np.ndarray, size: tuple, *, resample=Image.LANCZOS) -> np.ndarray:
-    """Resample to (w, h), keeping dtype: uint8 images and masks, float32 (H, W) depth."""
-    a = np.asarray(array)
-    if (a.shape[1], a.shape[0]) == tuple(size):
-        return a
-    out = np.asarray(to_pil(a).resize(tuple(size), resample))
-    if a.dtype == np.float32:
-        return np.clip(out, 0.0, 1.0).astype(np.float32)
-    return out.copy()
-
-
 def fit(array: np.ndarray, limits: Limits, *, service: str) -> Fitted:
     """Encode ``array`` so the service accepts it: downscale (LANCZOS) to the pixel and side
     limits, then try each allowed format in order; while the bytes are still too many,
@@ -172,7 +172,7 @@ def fit(array: np.ndarray, limits: Limits, *, service: str) -> Fitted:
     source = (a.shape[1], a.shape[0])
     size = scaled_size(source, limits)
     for _ in range(12):  # 0.8 ** 12 ~ 7 % of the side: beyond that the result is useless
-        img = resize(a, size)
+        img = images.resize(a, size[1], size[0])
         for fmt in limits.formats:
             data = encode(img, fmt)
             if not limits.max_bytes or len(data) <= limits.max_bytes:

@@ -3,12 +3,25 @@
 Conventions (every function here):
 - arrays are (H, W) or (H, W, C), row 0 at the TOP; sizes are given as ``height, width``;
 - float images are float32 in 0..1; 8-bit images are uint8;
-- no scipy or OpenCV (Blender ships neither): numpy separable filters.
+- Pillow where it handles the dtype (uint8 images, float32 single-channel), numpy separable
+  filters where it does not; no scipy or OpenCV (Blender ships neither).
+
+What is here: resizing (:func:`resize`), blurs (:func:`blur`, :func:`masked_blur`,
+:func:`box_filter`, :func:`guided_filter`), dilation (:func:`dilate`), pyramid fills
+(:func:`push_pull`, :func:`membrane_fill`, sharing :func:`pool_2x2`), colour
+(:func:`linear_to_srgb`, :func:`srgb_to_linear`), float -> byte (:func:`to_uint8`), and the
+size of an image shown ``long_side`` long (:func:`extent`).
 """
 
 from __future__ import annotations
 
+import math
+from typing import Optional
+
 import numpy as np
+from PIL import Image
+
+_PILLOW_FILTERS = {"lanczos": Image.LANCZOS, "box": Image.BOX, "bilinear": Image.BILINEAR}
 
 
 def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -43,9 +56,32 @@ def _box_reduce(img: np.ndarray, fy: int, fx: int) -> np.ndarray:
     return img.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
 
 
-def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Linear resize of (H, W) or (H, W, C) float arrays; box-prefiltered when shrinking a lot."""
-    img = np.asarray(img, dtype=np.float32)
+def resize(img: np.ndarray, height: int, width: int, *,
+           filter: Optional[str] = None) -> np.ndarray:
+    """Resample to ``height`` x ``width``.
+
+    ``filter``:
+    - ``"linear"`` (the default for float arrays): numpy, any channels, half-pixel-centred
+      bilinear, box-prefiltered when shrinking a lot; returns float32 (a copy at equal size);
+    - ``"lanczos"`` (the default for uint8; sharp, what uploads and answers use), ``"box"``
+      (area average: a thin mask stroke survives a downscale) or ``"bilinear"``: Pillow, for
+      uint8 (H, W), (H, W, 3), (H, W, 4) and float32 (H, W) (kept in 0..1); the dtype is kept
+      and an array already at that size comes back as it is.
+    """
+    a = np.asarray(img)
+    if filter is None:
+        filter = "lanczos" if a.dtype == np.uint8 else "linear"
+    if filter != "linear":
+        if a.shape[:2] == (height, width):
+            return a
+        if a.dtype == np.float32 and a.ndim == 2:
+            out = np.asarray(Image.fromarray(a).resize((width, height), _PILLOW_FILTERS[filter]))
+            return np.clip(out, 0.0, 1.0).astype(np.float32)
+        if a.dtype != np.uint8:
+            raise ValueError(f"{filter} resizing takes uint8 or float32 (H, W), not {a.dtype}")
+        pil = Image.fromarray(np.ascontiguousarray(a))  # L / RGB / RGBA from the shape
+        return np.asarray(pil.resize((width, height), _PILLOW_FILTERS[filter])).copy()
+    img = np.asarray(a, dtype=np.float32)
     h, w = img.shape[:2]
     if (h, w) == (height, width):
         return img.copy()
@@ -88,8 +124,15 @@ def _box_1d(a: np.ndarray, r: int, axis: int) -> np.ndarray:
     return s / cnt.reshape(shape)
 
 
-def blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian-like blur: three box passes with the same variance as a Gaussian of ``sigma``."""
+def blur(img: np.ndarray, sigma: float, *, exact: bool = False) -> np.ndarray:
+    """Gaussian blur of (H, W) or (H, W, C) (``sigma`` in pixels), float32 out.
+
+    By default three box passes with the same variance as a Gaussian of ``sigma`` (fast at
+    any sigma; windows clipped at the borders). ``exact``: a true separable Gaussian kernel
+    (3 sigma wide, edges mirrored), for heights where the shape of the falloff matters.
+    """
+    if exact:
+        return _gaussian(np.asarray(img, dtype=np.float32), sigma)
     if sigma <= 0.3:
         return np.asarray(img, dtype=np.float32)
     # three boxes of width w have variance 3 * (w^2 - 1) / 12
@@ -98,6 +141,72 @@ def blur(img: np.ndarray, sigma: float) -> np.ndarray:
     for _ in range(3):
         out = box_filter(out, r)
     return out
+
+
+def _gaussian_kernel(sigma: float) -> np.ndarray:
+    radius = max(1, int(math.ceil(3.0 * sigma)))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return (k / k.sum()).astype(np.float32)
+
+
+def _gaussian(a: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma <= 0.05:  # below this the kernel is a delta to float32 precision
+        return a.copy()
+    k = _gaussian_kernel(sigma)
+    r = k.size // 2
+    out = a
+    for axis in (0, 1):
+        n = out.shape[axis]
+        pad = [(0, 0)] * a.ndim
+        pad[axis] = (r, r)
+        p = np.pad(out, pad, mode="symmetric")
+        acc = np.zeros_like(out)
+        for i, w in enumerate(k):  # loop over kernel taps, each a whole-array operation
+            sl = [slice(None)] * a.ndim
+            sl[axis] = slice(i, i + n)
+            acc += w * p[tuple(sl)]
+        out = acc
+    return out
+
+
+def masked_blur(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised (masked) exact Gaussian of float (H, W) ``values`` inside the bool ``mask``,
+    0 outside: the inside is smoothed without mixing in the outside, so a silhouette keeps
+    its height at the edge instead of drooping towards 0."""
+    values = np.asarray(values, dtype=np.float32)
+    if sigma <= 0.05:
+        return np.where(mask, values, 0.0).astype(np.float32)
+    m = mask.astype(np.float32)
+    num = blur(values * m, sigma, exact=True)
+    den = blur(m, sigma, exact=True)
+    out = np.zeros_like(values)
+    np.divide(num, den, out=out, where=mask & (den > 1e-12))
+    return out
+
+
+def dilate(mask: np.ndarray, radius_y: int, radius_x: Optional[int] = None) -> np.ndarray:
+    """Rectangular dilation (a running maximum over 2r+1 along each axis; ``radius_x``
+    defaults to ``radius_y``) of a bool or grey (H, W) mask; outside the image counts as 0.
+    Window doubling: log2(window) whole-array maxima per axis, whatever the radius."""
+    out = np.asarray(mask)
+    for axis, radius in ((0, radius_y), (1, radius_y if radius_x is None else radius_x)):
+        out = _max_1d(out, radius, axis)
+    return out if out is not mask else out.copy()
+
+
+def _max_1d(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    if radius <= 0:
+        return a
+    a = np.moveaxis(a, axis, -1)
+    n, k = a.shape[-1], 2 * radius + 1
+    m = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(radius, radius)])
+    w = 1
+    while 2 * w <= k:  # invariant: m[i] = max(padded[i : i + w])
+        m = np.maximum(m[..., :-w], m[..., w:])
+        w *= 2
+    out = np.maximum(m[..., :n], m[..., k - w:k - w + n])
+    return np.moveaxis(out, -1, axis)
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
@@ -156,20 +265,26 @@ def warp_affine(img: np.ndarray, matrix: np.ndarray, height: int, width: int) ->
     return out
 
 
+def pool_2x2(weighted: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pull step of a pyramid: 2 x 2 sums of ``weighted`` (values already multiplied by
+    their weights; (H, W) or (H, W, C)) and of ``weights`` (H, W). Odd sizes are padded with
+    weight 0, so the mean ``sums / weight sums`` is that of the real pixels only."""
+    h, w = weights.shape
+    pad = ((0, h % 2), (0, w % 2))
+    a = np.pad(weighted, pad + ((0, 0),) * (weighted.ndim - 2))
+    b = np.pad(weights, pad)
+    a = a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+    b = b[0::2, 0::2] + b[1::2, 0::2] + b[0::2, 1::2] + b[1::2, 1::2]
+    return a, b
+
+
 def push_pull(values: np.ndarray, weights: np.ndarray, min_size: int = 2) -> np.ndarray:
     """Scattered-data fill: values known where ``weights`` > 0 are spread smoothly into the gaps
     by a pull (weighted down-sampling) / push (up-sampling into the gaps) pyramid."""
     vw = [np.asarray(values * weights, np.float32)]
     ww = [np.asarray(weights, np.float32)]
     while min(vw[-1].shape) > min_size:
-        a, b = vw[-1], ww[-1]
-        h, w = a.shape
-        if h % 2:
-            a, b = np.pad(a, ((0, 1), (0, 0))), np.pad(b, ((0, 1), (0, 0)))
-        if w % 2:
-            a, b = np.pad(a, ((0, 0), (0, 1))), np.pad(b, ((0, 0), (0, 1)))
-        a = a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
-        b = b[0::2, 0::2] + b[1::2, 0::2] + b[0::2, 1::2] + b[1::2, 1::2]
+        a, b = pool_2x2(vw[-1], ww[-1])
         vw.append(a)
         ww.append(b)
     top_w = ww[-1].sum()
@@ -180,6 +295,52 @@ def push_pull(values: np.ndarray, weights: np.ndarray, min_size: int = 2) -> np.
         mean = np.where(b > 0, a / np.maximum(b, 1e-12), 0.0)
         value = conf * mean + (1.0 - conf) * up
     return value.astype(np.float32)
+
+
+def membrane_fill(image: np.ndarray, hole: np.ndarray, relax: int = 8) -> np.ndarray:
+    """Smooth membrane (Laplace) fill of float (H, W, C) ``image`` inside the bool ``hole``.
+
+    Pull-push: the known pixels are averaged down a pyramid until the hole is gone, then each
+    level fills its hole from the level above (nearest) and relaxes it with ``relax`` Jacobi
+    steps, so large holes converge without thousands of iterations. Known pixels are kept.
+    """
+    if not hole.any():
+        return image
+    known = ~hole
+    if min(hole.shape) <= 2:
+        out = image.copy()
+        out[hole] = image[known].mean(axis=0)
+        return out
+    coarse, weight = pool_mean(image, known)
+    coarse = membrane_fill(coarse, weight == 0, relax)
+    out = np.where(hole[..., None], upsample_2x(coarse, hole.shape), image)
+    ys, xs = np.nonzero(dilate(hole, 1))
+    box = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+    sub, sub_hole = out[box], hole[box]          # a view: relaxing it updates ``out``
+    for _ in range(relax):
+        p = np.pad(sub, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        mean = 0.25 * (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:])
+        sub[sub_hole] = mean[sub_hole]
+    return out
+
+
+def pool_mean(image: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half size: the 2 x 2 weighted mean of (H, W, C) ``image`` and the summed weight."""
+    weight = np.asarray(weight, dtype=np.float32)
+    num, den = pool_2x2(image * weight[..., None], weight)
+    return num / np.maximum(den, 1e-12)[..., None], den
+
+
+def upsample_2x(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour 2x upsampling cropped to ``shape`` (H, W)."""
+    return image.repeat(2, axis=0).repeat(2, axis=1)[:shape[0], :shape[1]]
+
+
+def extent(height_px: int, width_px: int, long_side: float) -> tuple[float, float]:
+    """(x, y) size of an image shown with its long side ``long_side`` long, aspect kept."""
+    if width_px >= height_px:
+        return float(long_side), float(long_side) * height_px / width_px
+    return float(long_side) * width_px / height_px, float(long_side)
 
 
 # -- colour: sRGB transfer functions (IEC 61966-2-1) and float -> byte ---------------
@@ -193,6 +354,10 @@ def srgb_to_linear(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
 
 
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """float 0..1 -> uint8 with rounding (values outside 0..1 are clipped)."""
-    return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+def to_uint8(x: np.ndarray, *, peak: float = 1.0) -> np.ndarray:
+    """float 0..``peak`` -> uint8 0..255, rounded half up; outside clipped, NaN -> 0. The one
+    float -> byte rounding (``peak=255`` for values already on the byte scale)."""
+    x = np.nan_to_num(np.asarray(x))
+    if peak == 255.0:
+        return np.clip(x + 0.5, 0.0, 255.0).astype(np.uint8)
+    return (np.clip(x, 0.0, peak) * (255.0 / peak) + 0.5).astype(np.uint8)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import images
 from .errors import NEVER_CANCELLED, InputError
 
 PATCH_RADIUS = 3                 # 7 x 7 patches: large enough for texture, cheap enough to gather
@@ -103,7 +104,7 @@ def inpaint(rgb: np.ndarray, mask: np.ndarray, *, exclude: np.ndarray | None = N
         return diffuse(rgb, hole)
     out = rgb.copy()
     region = out[box]
-    region[hole[box]] = _to_uint8(filled[hole[box]])
+    region[hole[box]] = images.to_uint8(filled[hole[box]], peak=255.0)
     return out
 
 
@@ -120,10 +121,10 @@ def diffuse(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if not hole.any():
         return rgb.copy()
     box = _context_box(hole, 0.5, 8)
-    filled = _diffuse_float(rgb[box].astype(np.float32), hole[box])
+    filled = images.membrane_fill(rgb[box].astype(np.float32), hole[box])
     out = rgb.copy()
     region = out[box]
-    region[hole[box]] = _to_uint8(filled[hole[box]])
+    region[hole[box]] = images.to_uint8(filled[hole[box]], peak=255.0)
     return out
 
 
@@ -142,10 +143,6 @@ def _check(rgb, mask):
     if hole.all():
         raise InputError("The mask covers the whole image: there is nothing to fill it from")
     return rgb, hole
-
-
-def _to_uint8(values: np.ndarray) -> np.ndarray:
-    return np.clip(values + 0.5, 0.0, 255.0).astype(np.uint8)
 
 
 def _is_tiny(hole: np.ndarray) -> bool:
@@ -175,60 +172,7 @@ def _context_box(hole: np.ndarray, factor: float, minimum: int) -> tuple[slice, 
 
 def _is_thin(hole: np.ndarray) -> bool:
     """Whether every hole pixel lies within a patch radius of a known pixel."""
-    return not (hole & ~_dilate(~hole, PATCH_RADIUS)).any()
-
-
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Square dilation (separable running maximum); outside the image counts as False."""
-    out = mask.copy()
-    for axis in (0, 1):
-        grown = out.copy()
-        for shift in range(1, radius + 1):
-            grown[tuple(slice(shift, None) if a == axis else slice(None) for a in (0, 1))] |= \
-                out[tuple(slice(None, -shift) if a == axis else slice(None) for a in (0, 1))]
-            grown[tuple(slice(None, -shift) if a == axis else slice(None) for a in (0, 1))] |= \
-                out[tuple(slice(shift, None) if a == axis else slice(None) for a in (0, 1))]
-        out = grown
-    return out
-
-
-def _pool(image: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2 x 2 weighted mean of ``image`` (edge-padded to even size) and the summed weight."""
-    height, width = weight.shape
-    pad = ((0, height % 2), (0, width % 2))
-    image = np.pad(image, pad + ((0, 0),), mode="edge")
-    weight = np.pad(weight, pad, mode="edge").astype(np.float32)
-    h2, w2 = weight.shape[0] // 2, weight.shape[1] // 2
-    num = (image * weight[..., None]).reshape(h2, 2, w2, 2, -1).sum(axis=(1, 3))
-    den = weight.reshape(h2, 2, w2, 2).sum(axis=(1, 3))
-    return num / np.maximum(den, 1e-12)[..., None], den
-
-
-def _upsample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour 2x upsampling cropped to ``shape``."""
-    return image.repeat(2, axis=0).repeat(2, axis=1)[:shape[0], :shape[1]]
-
-
-def _diffuse_float(image: np.ndarray, hole: np.ndarray, relax: int = 8) -> np.ndarray:
-    """Membrane fill of float (H, W, C) ``image`` inside ``hole`` (see :func:`diffuse`)."""
-    if not hole.any():
-        return image
-    known = ~hole
-    if min(hole.shape) <= 2:
-        out = image.copy()
-        out[hole] = image[known].mean(axis=0)
-        return out
-    coarse, weight = _pool(image, known)
-    coarse = _diffuse_float(coarse, weight == 0, relax)
-    out = np.where(hole[..., None], _upsample(coarse, hole.shape), image)
-    ys, xs = np.nonzero(_dilate(hole, 1))
-    box = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
-    sub, sub_hole = out[box], hole[box]          # a view: relaxing it updates ``out``
-    for _ in range(relax):
-        p = np.pad(sub, ((1, 1), (1, 1), (0, 0)), mode="edge")
-        mean = 0.25 * (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:])
-        sub[sub_hole] = mean[sub_hole]
-    return out
+    return not (hole & ~images.dilate(~hole, PATCH_RADIUS)).any()
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,11 +198,11 @@ class _Level:
         self.offsets = (dy * pw + dx).ravel()
         self.width = pw
         # Source centres: the whole patch in the allowed region (the padding is not allowed).
-        self.valid = ~_dilate(~np.pad(allowed, r, constant_values=False), r)
+        self.valid = ~images.dilate(~np.pad(allowed, r, constant_values=False), r)
         self.valid_y, self.valid_x = np.nonzero(self.valid)
         # Targets: every centre whose patch touches the hole, inside the real image.
         inside = np.pad(np.ones(self.shape, bool), r, constant_values=False)
-        self.target_y, self.target_x = np.nonzero(_dilate(self.hole, r) & inside)
+        self.target_y, self.target_x = np.nonzero(images.dilate(self.hole, r) & inside)
         self.target_flat = self.target_y * pw + self.target_x
         self.target_map = np.full(self.valid.shape, -1, np.int64)
         self.target_map[self.target_y, self.target_x] = np.arange(self.target_y.size)
@@ -297,10 +241,10 @@ class _Inpainter:
         self.levels = [_Level(image, hole, allowed, scale=1)]
         everywhere = np.ones(hole.shape, bool)
         while not _is_thin(hole) and min(hole.shape) >= 2 * MIN_LEVEL_SIZE:
-            image = _pool(image, everywhere)[0]
+            image = images.pool_mean(image, everywhere)[0]
             # A coarse pixel is hole if any of its children is, a source if all of them are.
-            hole = _pool(hole[..., None], everywhere)[0][..., 0] > 0
-            allowed = _pool(allowed[..., None], everywhere)[0][..., 0] > 0.99
+            hole = images.pool_mean(hole[..., None], everywhere)[0][..., 0] > 0
+            allowed = images.pool_mean(allowed[..., None], everywhere)[0][..., 0] > 0.99
             everywhere = np.ones(hole.shape, bool)
             level = _Level(image, hole, allowed, scale=2 ** len(self.levels))
             if level.valid_y.size < MIN_SOURCES:
@@ -320,7 +264,7 @@ class _Inpainter:
             level = levels[i]
             if i == coarsest:
                 r = PATCH_RADIUS
-                guess = _diffuse_float(level.unpadded(), level.hole[r:-r, r:-r])
+                guess = images.membrane_fill(level.unpadded(), level.hole[r:-r, r:-r])
                 level.set_hole(guess.reshape(-1, 3)[_unpadded_flat(level)])
                 brute = level.target_y.size * level.valid_y.size <= BRUTE_FORCE_LIMIT
                 if brute:
@@ -330,7 +274,7 @@ class _Inpainter:
                 iterations = COARSE_ITERATIONS
             else:
                 src_y, src_x = self._upsample_field(levels[i + 1], level, src_y, src_x)
-                coarse = _upsample(levels[i + 1].unpadded(), level.shape)
+                coarse = images.upsample_2x(levels[i + 1].unpadded(), level.shape)
                 level.set_hole(coarse.reshape(-1, 3)[_unpadded_flat(level)])
                 dist = self._distances(level, level.patches(level.target_flat), src_y, src_x)
                 self._vote(level, src_y, src_x, dist)

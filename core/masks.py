@@ -1,4 +1,5 @@
-"""Cleanup masks: binarise, grow, feather, bounding box. bpy-free, numpy only.
+"""Cleanup masks: binarise, grow, feather, bounding box. bpy-free (the image operations they
+use live in ``images``).
 
 Masks are uint8 (H, W), 0 = keep, >0 = clean up (grey = strength where a service supports it).
 Everything is whole-array numpy: a 4K mask grows by 100 px in well under a second.
@@ -10,7 +11,8 @@ import math
 from typing import Optional
 
 import numpy as np
-from PIL import Image
+
+from . import images
 
 # A disc is approximated by the union of this many rectangles inscribed in it (each one is
 # separable, so cheap); with 5 the outline is within 2 % of the radius of a true circle.
@@ -28,38 +30,21 @@ def as_mask(mask: np.ndarray) -> np.ndarray:
     if m.dtype == np.bool_:
         return m.astype(np.uint8) * 255
     if np.issubdtype(m.dtype, np.floating):
-        return (np.clip(np.nan_to_num(m), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        return images.to_uint8(m)
     return np.clip(m, 0, 255).astype(np.uint8)
 
 
-def binarise(mask: np.ndarray, size: Optional[tuple] = None, *, threshold: int = 0) -> np.ndarray:
+def binarise(mask: np.ndarray, shape: Optional[tuple] = None, *,
+             threshold: int = 0) -> np.ndarray:
     """Exactly 0/255 (what ClipDrop requires): values above ``threshold`` become 255.
 
-    With ``size`` (w, h) the mask is first brought to that size by area averaging, so a thin
+    With ``shape`` (H, W) the mask is first brought to that size by area averaging, so a thin
     stroke survives a downscale instead of vanishing between nearest-neighbour samples.
     """
     m = as_mask(mask)
-    if size is not None and (m.shape[1], m.shape[0]) != tuple(size):
-        m = np.asarray(Image.fromarray(m).resize(tuple(size), Image.BOX))
+    if shape is not None:
+        m = images.resize(m, *shape, filter="box")
     return np.where(m > threshold, 255, 0).astype(np.uint8)
-
-
-def _max_1d(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """Running maximum over a window of 2 * radius + 1 along ``axis`` (zero outside).
-
-    Window doubling: log2(window) whole-array maxima instead of a loop over pixels.
-    """
-    if radius <= 0:
-        return a
-    a = np.moveaxis(a, axis, -1)
-    n, k = a.shape[-1], 2 * radius + 1
-    m = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(radius, radius)])
-    w = 1
-    while 2 * w <= k:  # invariant: m[i] = max(padded[i : i + w])
-        m = np.maximum(m[..., :-w], m[..., w:])
-        w *= 2
-    out = np.maximum(m[..., :n], m[..., k - w:k - w + n])
-    return np.moveaxis(out, -1, axis)
 
 
 def bbox(mask: np.ndarray, margin: int = 0, *, fraction: float = 0.0) -> Optional[tuple]:
@@ -97,7 +82,7 @@ def grow(mask: np.ndarray, pixels: int = 0, *, fraction: float = 0.0) -> np.ndar
     grown = np.zeros_like(crop)
     for angle in np.linspace(0.0, math.pi / 2, _DISC_RECTANGLES):
         rx, ry = int(round(radius * math.cos(angle))), int(round(radius * math.sin(angle)))
-        np.maximum(grown, _max_1d(_max_1d(crop, rx, 1), ry, 0), out=grown)
+        np.maximum(grown, images.dilate(crop, ry, rx), out=grown)
     out[y0:y1, x0:x1] = grown
     return out
 
@@ -112,14 +97,7 @@ def feather(mask: np.ndarray, radius: int = 1) -> np.ndarray:
     if radius <= 0 or box is None:
         return out
     x0, y0, x1, y1 = box
-    soft = out[y0:y1, x0:x1]
-    k = 2 * radius + 1
-    for axis in (0, 1):
-        n, other = soft.shape[axis], soft.shape[1 - axis]
-        p = np.moveaxis(np.pad(soft, radius, mode="edge"), axis, 0)[:, radius:radius + other]
-        acc = p[0:n].copy()
-        for i in range(1, k):  # a loop over the window, not the pixels
-            acc += p[i:i + n]
-        soft = np.moveaxis(acc, 0, axis) / np.float32(k)
-    out[y0:y1, x0:x1] = np.clip(soft, 0.0, 1.0)
+    r = radius
+    padded = np.pad(out[y0:y1, x0:x1], r, mode="edge")  # whole windows: none is clipped
+    out[y0:y1, x0:x1] = np.clip(images.box_filter(padded, r)[r:-r, r:-r], 0.0, 1.0)
     return out

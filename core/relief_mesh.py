@@ -68,6 +68,7 @@ from typing import Tuple
 
 import numpy as np
 
+from . import images
 from .errors import InputError
 
 BACKGROUND_MODES = ("CUT", "BASE")
@@ -229,48 +230,6 @@ def _sample(depth: np.ndarray, rows: int, cols: int, background_level: float):
     return np.clip(grid, 0.0, 1.0), mask
 
 
-def _gaussian_kernel(sigma: float) -> np.ndarray:
-    radius = max(1, int(math.ceil(3.0 * sigma)))
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    k = np.exp(-0.5 * (x / sigma) ** 2)
-    return (k / k.sum()).astype(np.float32)
-
-
-def gaussian_blur(a: np.ndarray, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur (sigma in pixels, edges mirrored), float32 in and out."""
-    a = np.asarray(a, dtype=np.float32)
-    if sigma <= 0.05:  # below this the kernel is a delta to float32 precision
-        return a.copy()
-    k = _gaussian_kernel(sigma)
-    r = k.size // 2
-    out = a
-    for axis in (0, 1):
-        n = out.shape[axis]
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (r, r)
-        p = np.pad(out, pad, mode="symmetric")
-        acc = np.zeros_like(out)
-        for i, w in enumerate(k):  # loop over kernel taps, each a whole-array operation
-            sl = [slice(None), slice(None)]
-            sl[axis] = slice(i, i + n)
-            acc += w * p[tuple(sl)]
-        out = acc
-    return out
-
-
-def _smooth_inside(grid: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Normalised (masked) Gaussian: smooths the foreground without mixing in background,
-    so the silhouette keeps its height instead of drooping towards 0."""
-    if sigma <= 0.05:
-        return np.where(mask, grid, 0.0).astype(np.float32)
-    m = mask.astype(np.float32)
-    num = gaussian_blur(grid * m, sigma)
-    den = gaussian_blur(m, sigma)
-    out = np.zeros_like(grid)
-    np.divide(num, den, out=out, where=mask & (den > 1e-12))
-    return out
-
-
 def _check_common(strength, smoothing, width):
     if not (math.isfinite(width) and width > 0):
         raise InputError(f"Width must be greater than 0, not {width!r}")
@@ -285,7 +244,7 @@ def _heights(depth: np.ndarray, resolution, strength, smoothing, width, backgrou
     _check_common(strength, smoothing, width)
     rows, cols = grid_shape(depth.shape, resolution)
     grid, mask = _sample(depth, rows, cols, float(background_level))
-    smooth = _smooth_inside(grid, mask, float(smoothing))
+    smooth = images.masked_blur(grid, mask, float(smoothing))
     z = (smooth * np.float32(strength * width)).astype(np.float32)
     return z, mask
 
@@ -463,10 +422,7 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
     tris = remap[tris]
 
     # Positions and per-vertex UVs of the front.
-    if cols >= rows:
-        size_x, size_y = float(width), float(width) * depth.shape[0] / depth.shape[1]
-    else:
-        size_x, size_y = float(width) * depth.shape[1] / depth.shape[0], float(width)
+    size_x, size_y = images.extent(*depth.shape, width)
     gr, gc = np.divmod(grid_index, cols)
     u = (gc / (cols - 1)).astype(np.float32)
     v = (1.0 - gr / (rows - 1)).astype(np.float32)

@@ -14,6 +14,7 @@ import time
 import bpy
 from bpy.props import BoolProperty, IntProperty
 
+from .. import providers
 from ..blender import cleanup, cleanup_undo, pixels, sources
 from ..core.errors import ProviderError, SourceError
 from .job_operator import JobOperator, image_prop, provider_prop
@@ -166,7 +167,7 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         rgb = pixels.display_uint8(region, linear)[::-1, :, :3]
         grown = plan.grown[::-1]
 
-        options = {"exclude_person": True} if self.exclude_person and not provider.remote else {}
+        options = providers.options(provider, "cleanup", exclude_person=self.exclude_person)
 
         def work(token):
             t0 = time.perf_counter()

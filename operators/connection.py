@@ -6,12 +6,9 @@ from bpy.props import EnumProperty
 from .. import preferences, providers
 from .job_operator import JobOperator
 
-SERVICES = (
-    ("clipdrop", "ClipDrop", ""),
-    ("erase", "Erase", ""),
-    ("bgremoval", "Background Removal", ""),
-)
-_PROVIDER_OF = {entry[4]: pid for pid, entry in providers.REGISTRY.items() if entry[4]}
+# One item per remote provider's record: the identifier is its service ("clipdrop", ...).
+SERVICES = tuple((record.service, record.label, "") for record in providers.REMOTE)
+_PROVIDER_OF = {record.service: record.id for record in providers.REMOTE}
 
 
 class MAPSMITH_OT_test_connection(JobOperator, bpy.types.Operator):

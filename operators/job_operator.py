@@ -46,7 +46,7 @@ def make_provider(context, capability: str, choice: str = "DEFAULT") -> Provider
     """The provider for ``capability``; refuses remote ones while online access is off."""
     prefs = preferences.get(context)
     provider_id = getattr(prefs, f"{capability}_provider") if choice == "DEFAULT" else choice
-    if capability not in providers.REGISTRY[provider_id][3]:
+    if capability not in providers.RECORDS[provider_id].capabilities:
         raise ProviderError(f"{providers.label(provider_id)} does not offer {capability}")
     if providers.is_remote(provider_id) and not bpy.app.online_access:
         raise ProviderError(

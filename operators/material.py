@@ -87,7 +87,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
                 continue
             choice = explicit[cap]
             if choice == "DEFAULT" and self.provider != "DEFAULT" \
-                    and cap in providers.REGISTRY[self.provider][3]:
+                    and cap in providers.RECORDS[self.provider].capabilities:
                 choice = self.provider
             chosen[cap] = getattr(prefs, f"{cap}_provider") if choice == "DEFAULT" else choice
         return chosen

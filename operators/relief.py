@@ -8,7 +8,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
-from ..core import relief_mesh
+from ..core import images, relief_mesh
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 
 METHODS = (
@@ -113,10 +113,7 @@ def _displace_map(depth, options) -> np.ndarray:
     # Smoothing is in grid cells: convert to image pixels.
     sigma = options["smoothing"] * max(height, width) / max(options["resolution"] - 1, 1)
     fg = depth > 0.0
-    # Smooth the foreground only (normalised blur), so the silhouette keeps its height.
-    m = fg.astype(np.float32)
-    num, den = relief_mesh.gaussian_blur(depth * m, sigma), relief_mesh.gaussian_blur(m, sigma)
-    smooth = np.where(fg, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
+    smooth = images.masked_blur(depth, fg, sigma)  # the silhouette keeps its height
     if options["background"] == "BASE":
         alpha = np.ones_like(depth)
     else:
@@ -154,11 +151,7 @@ def _base_material(source):
 
 def _build_displaced(context, source, photo, depth_rgba, op):
     stem = source.stem
-    height, width = depth_rgba.shape[:2]
-    if width >= height:
-        size_x, size_y = op.size, op.size * height / width
-    else:
-        size_x, size_y = op.size * width / height, op.size
+    size_x, size_y = images.extent(*depth_rgba.shape[:2], op.size)
     mesh = meshes.plane(f"{stem} relief", size_x, size_y)
     depth = nodes.result_image(source, "depth", depth_rgba, non_color=True, float_buffer=True)
     material, tree, bsdf, _output, _tex = nodes.photo_material(source, "relief displaced", photo)

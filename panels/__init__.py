@@ -2,7 +2,7 @@
 
 import bpy
 
-from .. import preferences
+from .. import preferences, providers
 from ..blender import sources
 from ..operators import background, material, normals, relief
 from . import places
@@ -45,7 +45,8 @@ class _MainPanel(_MapsmithPanel):
             row = box.row(align=True)
             row.prop(props, "grow")
             row.prop(props, "keep_mask", toggle=True)
-            if preferences.get(context).cleanup_provider == "OFFLINE":
+            chosen = providers.RECORDS[preferences.get(context).cleanup_provider]
+            if chosen.honours("cleanup", "exclude_person"):
                 box.prop(props, "exclude_person")
         col = box.column(align=True)
         col.operator("mapsmith.cleanup_apply", icon="CHECKMARK")

@@ -1,56 +1,77 @@
-"""Service clients and the offline provider behind one interface (see ``contract``). bpy-free."""
+"""Service clients and the offline provider behind one interface (see ``contract``). bpy-free.
+
+Every module (or package) here other than the shared ``contract`` and ``http`` holds one
+provider: a :class:`Provider` subclass whose ``record`` says what it is. The registry below is
+read from those records, so adding a provider touches no file but its own.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
-from .contract import (BACKGROUND_MODES, CAPABILITIES, CancelToken, Cancelled, Credits,
-                   Provider, ProviderError, Result, Settings)
+from .contract import (BACKGROUND_REMOVAL_MODES, OPTIONS, CancelToken, Cancelled, Credits,
+                       Provider, ProviderError, ProviderRecord, Result, Settings)
 
-# id -> (module, class name, label, capabilities, preference prefix for key/url or None)
-REGISTRY = {
-    "OFFLINE": ("offline", "OfflineProvider", "Offline (built in)",
-                ("depth", "normals", "background", "cleanup"), None),
-    "CLIPDROP": ("clipdrop", "ClipDropProvider", "ClipDrop",
-                 ("depth", "normals", "cleanup"), "clipdrop"),
-    "ERASE": ("erase", "EraseProvider", "Erase", ("cleanup",), "erase"),
-    "BGREMOVAL": ("bgremoval", "BackgroundRemovalProvider", "Background Removal",
-                  ("background",), "bgremoval"),
-}
+_SHARED = ("contract", "http")
 
-# Environment variables that stand in for an empty key preference.
-KEY_ENV = {
-    "clipdrop": "MAPSMITH_CLIPDROP_API_KEY",
-    "erase": "MAPSMITH_ERASE_API_KEY",
-    "bgremoval": "MAPSMITH_BGREMOVAL_API_KEY",
-}
+
+def _discover() -> dict:
+    """id -> provider class, the offline provider first, then by module name (the order of
+    the enum items, whose positions the saved preferences keep)."""
+    names = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.name not in _SHARED),
+                   key=lambda name: (name != "offline", name))
+    found = {}
+    for name in names:
+        module = importlib.import_module(f".{name}", __package__)
+        for cls in vars(module).values():
+            if (isinstance(cls, type) and issubclass(cls, Provider) and "record" in vars(cls)
+                    and cls.__module__ == module.__name__):
+                if cls.record.id in found:
+                    raise RuntimeError(f"two providers declare the id {cls.record.id!r}")
+                found[cls.record.id] = cls
+    return found
+
+
+CLASSES = _discover()
+RECORDS = {pid: cls.record for pid, cls in CLASSES.items()}
+REMOTE = [record for record in RECORDS.values() if record.remote]  # the ones with a key and URL
 
 
 def offering(capability: str) -> list[str]:
     """Provider ids that offer ``capability``, offline first."""
-    return [pid for pid, entry in REGISTRY.items() if capability in entry[3]]
+    return [pid for pid, record in RECORDS.items() if capability in record.capabilities]
 
 
 def label(provider_id: str) -> str:
-    return REGISTRY[provider_id][2]
+    return RECORDS[provider_id].label
 
 
 def is_remote(provider_id: str) -> bool:
-    return REGISTRY[provider_id][4] is not None
+    return RECORDS[provider_id].remote
+
+
+def options(provider: Provider, capability: str, **values) -> dict:
+    """The options of a ``capability`` call (declared in ``contract.OPTIONS``) that
+    ``provider`` honours; the others are left out, so every provider takes what it gets."""
+    declared = OPTIONS[capability]
+    unknown = set(values) - set(declared)
+    if unknown:
+        raise TypeError(f"{capability} declares no option {sorted(unknown)}")
+    return {k: v for k, v in values.items() if provider.record.honours(capability, k)}
 
 
 def create(provider_id: str, settings: Settings = Settings()) -> Provider:
-    """Instantiate a provider; its module is imported only when first used."""
+    """An instance of the provider ``provider_id``."""
     try:
-        module_name, class_name = REGISTRY[provider_id][:2]
+        cls = CLASSES[provider_id]
     except KeyError:
         raise ProviderError(f"Unknown provider {provider_id!r}") from None
-    module = importlib.import_module(f".{module_name}", __package__)
-    return getattr(module, class_name)(settings)
+    return cls(settings)
 
 
 __all__ = [
-    "BACKGROUND_MODES", "CAPABILITIES", "CancelToken", "Cancelled", "Credits", "KEY_ENV",
-    "Provider", "ProviderError", "REGISTRY", "Result", "Settings", "create", "is_remote",
-    "label", "offering",
+    "BACKGROUND_REMOVAL_MODES", "CLASSES", "CancelToken", "Cancelled", "Credits", "OPTIONS",
+    "Provider", "ProviderError", "ProviderRecord", "RECORDS", "REMOTE", "Result", "Settings",
+    "create", "is_remote", "label", "offering", "options",
 ]

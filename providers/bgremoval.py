@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import image_files
+from ..core import image_files, images
 from . import http
-from .contract import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
+                       Result, Settings)
 
 HOST = "background-removal4.p.rapidapi.com"
-BASE = f"https://{HOST}"
+RECORD = ProviderRecord(
+    id="BGREMOVAL", label="Background Removal", capabilities=frozenset({"background"}),
+    service="bgremoval", key_env="MAPSMITH_BGREMOVAL_API_KEY",
+    endpoints=tuple((name, f"https://{HOST}/v1/{name}") for name in ("version", "modes", "results")))
 MODES = {"CUTOUT": "fg-image", "CUTOUT_SHADOW": "fg-image-shadow", "MASK": "fg-mask"}
 
 # "JPEG or PNG", "less than 16Mb", "maximum allowed resolution is 4096x4096".
@@ -24,17 +28,16 @@ LIMITS = image_files.Limits(("PNG", "JPEG"), max_side=4096, max_bytes=15_999_999
 
 
 class BackgroundRemovalProvider(Provider):
-    id = "BGREMOVAL"
-    label = "Background removal"
-    capabilities = frozenset({"background"})
+    record = RECORD
 
     def __init__(self, settings: Settings = Settings()):
         super().__init__(settings)
-        self._client = http.Client(self.label, settings,
+        self.client = http.Client(self.label, settings,
                                    lambda key: {"X-RapidAPI-Key": key, "X-RapidAPI-Host": HOST})
 
-    def _get(self, path: str, cancel: CancelToken):
-        return self._client.request("GET", self._client.url(BASE, path), token=cancel)
+    def _get(self, endpoint: str, cancel: CancelToken):
+        return self.client.request("GET", self.client.url(self.record.endpoint(endpoint)),
+                                   token=cancel)
 
     def background(self, rgb: np.ndarray, mode: str = "CUTOUT", *,
                    cancel: CancelToken = NEVER_CANCELLED) -> Result:
@@ -48,25 +51,25 @@ class BackgroundRemovalProvider(Provider):
                  422: "the service received no image"}
         cancel.progress(0.3, f"Waiting for {self.label}")
         try:
-            response = self._client.request(
-                "POST", self._client.url(BASE, "v1/results"), params={"mode": MODES[mode]},
+            response = self.client.request(
+                "POST", self.client.url(self.record.endpoint("results")), params={"mode": MODES[mode]},
                 files={"image": (fitted.filename, fitted.data, fitted.mime)}, token=cancel)
         except ProviderError as err:
             if err.status in hints:
-                raise self._client.fail(f"{hints[err.status]} ({err.status})",
+                raise self.client.fail(f"{hints[err.status]} ({err.status})",
                                         status=err.status) from None
             raise
         cancel.progress(0.8, "Reading the answer")
-        encoded = self._entity_image(self._client.json(response), MODES[mode])
+        encoded = self._entity_image(self.client.json(response), MODES[mode])
         out_mode = "L" if mode == "MASK" else "RGBA"
         image = image_files.decode_base64(encoded, service=self.label, mode=out_mode,
                                       size=fitted.size)
         if fitted.scaled and mode == "CUTOUT":
             # The cutout's colours are the photo's own: keep them sharp, upscale only alpha.
-            alpha = image_files.resize(np.ascontiguousarray(image[:, :, 3]), fitted.source_size)
+            alpha = images.resize(np.ascontiguousarray(image[:, :, 3]), *fitted.source_shape)
             image = np.dstack([source, alpha])
         else:
-            image = image_files.resize(image, fitted.source_size)
+            image = images.resize(image, *fitted.source_shape)
         return Result(image, http.credits_from(response, self.id))
 
     def _entity_image(self, body, wanted: str):
@@ -75,26 +78,26 @@ class BackgroundRemovalProvider(Provider):
             result = body["results"][0]
             status = result.get("status") or {}
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise self._client.fail("the service sent an answer without results") from None
+            raise self.client.fail("the service sent an answer without results") from None
         if status.get("code") != "ok":
-            raise self._client.fail("could not process the image: "
+            raise self.client.fail("could not process the image: "
                                     f"{status.get('message') or 'no reason given'}")
         entities = [e for e in result.get("entities") or [] if isinstance(e, dict)]
         named = [e for e in entities if e.get("name") == f"general-{wanted}"]
         if not (named or entities):
-            raise self._client.fail("the service sent an answer without an image")
+            raise self.client.fail("the service sent an answer without an image")
         return (named or entities)[0].get("image")
 
     def modes(self, *, cancel: CancelToken = NEVER_CANCELLED) -> list:
         """The modes the service offers (GET /v1/modes)."""
-        modes = self._client.json(self._get("v1/modes", cancel))
+        modes = self.client.json(self._get("modes", cancel))
         if not isinstance(modes, list):
-            raise self._client.fail("the service sent an unexpected list of modes")
+            raise self.client.fail("the service sent an unexpected list of modes")
         return [str(m) for m in modes]
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """GET /v1/version and /v1/modes: free, and they prove the key and the host work."""
-        response = self._get("v1/version", cancel)
+        response = self._get("version", cancel)
         version = response.text.strip().strip('"') or "unknown version"
         offered = self.modes(cancel=cancel)
         missing = [m for m in MODES.values() if m not in offered]

@@ -9,56 +9,56 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import image_files, masks
+from ..core import image_files, images, masks
 from . import http
-from .contract import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
+                       Result, Settings)
 
-CLEANUP_BASE = "https://apis.clipdrop.co"
-PORTRAIT_BASE = "https://clipdrop-api.co"
-CLEANUP_PATH = "cleanup/v1"
-DEPTH_PATH = "portrait-depth-estimation/v1"
-NORMALS_PATH = "portrait-surface-normals/v1"
+RECORD = ProviderRecord(
+    id="CLIPDROP", label="ClipDrop", capabilities=frozenset({"depth", "normals", "cleanup"}),
+    service="clipdrop", key_env="MAPSMITH_CLIPDROP_API_KEY",
+    endpoints=(("cleanup", "https://apis.clipdrop.co/cleanup/v1"),
+               ("depth", "https://clipdrop-api.co/portrait-depth-estimation/v1"),
+               ("normals", "https://clipdrop-api.co/portrait-surface-normals/v1")))
 
 # "16 megapixels", "25 megapixels", "30 Mb" read in decimal units: the stricter reading.
 CLEANUP_LIMITS = image_files.Limits(("PNG", "JPEG"), max_pixels=16_000_000, max_bytes=30_000_000)
 PORTRAIT_LIMITS = image_files.Limits(("PNG", "JPEG", "WEBP"), max_pixels=25_000_000,
                                  max_bytes=30_000_000)
-PER_MINUTE = {CLEANUP_PATH: 50, DEPTH_PATH: 60, NORMALS_PATH: 60}
+PER_MINUTE = {"cleanup": 50, "depth": 60, "normals": 60}
 
 
 class ClipDropProvider(Provider):
-    id = "CLIPDROP"
-    label = "ClipDrop"
-    capabilities = frozenset({"depth", "normals", "cleanup"})
+    record = RECORD
 
     def __init__(self, settings: Settings = Settings()):
         super().__init__(settings)
-        self._client = http.Client(self.label, settings, lambda key: {"x-api-key": key})
+        self.client = http.Client(self.label, settings, lambda key: {"x-api-key": key})
 
-    def _post(self, base: str, path: str, files, cancel: CancelToken):
-        url = self._client.url(base, path)
-        pace = http.pacer(path, url, PER_MINUTE[path])
+    def _post(self, endpoint: str, files, cancel: CancelToken):
+        url = self.client.url(self.record.endpoint(endpoint))
+        pace = http.pacer(endpoint, url, PER_MINUTE[endpoint])
         cancel.progress(0.3, f"Waiting for {self.label}")
-        return self._client.request("POST", url, files=files, token=cancel, pace=pace)
+        return self.client.request("POST", url, files=files, token=cancel, pace=pace)
 
-    def _portrait(self, path: str, rgb: np.ndarray, mode: str, cancel: CancelToken):
+    def _portrait(self, endpoint: str, rgb: np.ndarray, mode: str, cancel: CancelToken):
         cancel.progress(0.1, "Preparing the image")
         fitted = image_files.fit(image_files.as_rgb(rgb), PORTRAIT_LIMITS, service=self.label)
-        response = self._post(PORTRAIT_BASE, path,
-                              {"image_file": (fitted.filename, fitted.data, fitted.mime)}, cancel)
+        response = self._post(endpoint, {"image_file": (fitted.filename, fitted.data, fitted.mime)}, cancel)
         cancel.progress(0.8, "Reading the answer")
         image = image_files.decode(response.content, service=self.label, mode=mode,
                                size=fitted.size)
         return image, fitted, http.credits_from(response, self.id)
 
     def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
-        grey, fitted, credits = self._portrait(DEPTH_PATH, rgb, "L", cancel)
-        depth = image_files.resize(grey.astype(np.float32) / 255.0, fitted.source_size)
+        grey, fitted, credits = self._portrait("depth", rgb, "L", cancel)
+        depth = images.resize(grey.astype(np.float32) / 255.0, *fitted.source_shape,
+                              filter="lanczos")
         return Result(depth, credits)
 
     def normals(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
-        normals, fitted, credits = self._portrait(NORMALS_PATH, rgb, "RGB", cancel)
-        return Result(image_files.resize(normals, fitted.source_size), credits)
+        normals, fitted, credits = self._portrait("normals", rgb, "RGB", cancel)
+        return Result(images.resize(normals, *fitted.source_shape), credits)
 
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
                 cancel: CancelToken = NEVER_CANCELLED) -> Result:
@@ -66,16 +66,17 @@ class ClipDropProvider(Provider):
         document allows only 0 and 255. Growing it is the caller's choice (core.masks.grow)."""
         cancel.progress(0.1, "Preparing the image")
         fitted = image_files.fit(image_files.as_rgb(rgb), CLEANUP_LIMITS, service=self.label)
-        binary = masks.binarise(mask, fitted.size)
+        binary = masks.binarise(mask, fitted.shape)
         if not binary.any():
             raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
         files = {"image_file": (fitted.filename, fitted.data, fitted.mime),
                  "mask_file": ("mask.png", image_files.encode(binary, "PNG"), "image/png")}
-        response = self._post(CLEANUP_BASE, CLEANUP_PATH, files, cancel)
+        response = self._post("cleanup", files, cancel)
         cancel.progress(0.8, "Reading the answer")
         image = image_files.decode(response.content, service=self.label, mode="RGB",
                                size=fitted.size)
-        return Result(image_files.resize(image, fitted.source_size), http.credits_from(response, self.id))
+        return Result(images.resize(image, *fitted.source_shape),
+                      http.credits_from(response, self.id))
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """ClipDrop has no free call that reports credits, and spending one on a button
@@ -83,7 +84,7 @@ class ClipDropProvider(Provider):
         documented order (key first), a bad key gives 401/403, no credits 402, and a good
         key 400 "missing image_file", which costs nothing. Credits show after a real run."""
         try:
-            response = self._post(PORTRAIT_BASE, DEPTH_PATH, None, cancel)
+            response = self._post("depth", None, cancel)
         except ProviderError as err:
             if err.status == 400:
                 return f"{self.label}: reachable, key not refused (credits show after a run)"

@@ -25,8 +25,63 @@ import numpy as np
 
 from ..core.errors import NEVER_CANCELLED, CancelToken, Cancelled, ProviderError
 
-CAPABILITIES = ("depth", "normals", "background", "cleanup")
-BACKGROUND_MODES = ("CUTOUT", "CUTOUT_SHADOW", "MASK")
+BACKGROUND_REMOVAL_MODES = ("CUTOUT", "CUTOUT_SHADOW", "MASK")
+
+# Options a capability call takes beyond its images (keyword-only, with these defaults). The
+# operators always pass them; a provider honours those its record lists under ``options``
+# and ignores the others (a service cannot, say, keep the person out of its inpainting).
+OPTIONS = {
+    "depth": {},
+    "normals": {},
+    "background": {},
+    "cleanup": {"exclude_person": False},  # never copy from the person (the selfie mask)
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ProviderRecord:
+    """Everything the add-on knows about a provider without running it, declared once as the
+    provider class's ``record``. The registry (``providers.RECORDS``), the preferences (enum
+    items, ``<service>_api_key`` / ``<service>_url`` fields, the environment variable) and Test
+    Connection are derived from it, so a new provider is one module (plus its fake service
+    and tests): subclass :class:`Provider`, set ``record``, implement its capabilities.
+    """
+
+    id: str                       # enum identifier in preferences and operators: "CLIPDROP"
+    label: str                    # what the artist reads everywhere: "ClipDrop"
+    capabilities: frozenset       # of the keys of OPTIONS
+    service: str = ""             # preference prefix of a remote one: clipdrop_api_key, clipdrop_url
+    key_env: str = ""             # environment variable standing in for an empty key preference
+    endpoints: tuple = ()         # (name, official URL) pairs, as the service's document gives them
+    options: tuple = ()           # (capability, (option, ...)) pairs this provider honours
+
+    def __post_init__(self):
+        unknown = set(self.capabilities) - set(OPTIONS)
+        if unknown:
+            raise ValueError(f"{self.id}: unknown capabilities {sorted(unknown)}")
+        for capability, names in self.options:
+            if capability not in self.capabilities or not set(names) <= set(OPTIONS[capability]):
+                raise ValueError(f"{self.id}: {capability} options {names} are not declared")
+        if self.remote and not (self.service and self.key_env):
+            raise ValueError(f"{self.id}: a remote provider needs a service name and a key_env")
+
+    @property
+    def remote(self) -> bool:
+        """Whether it sends images over the network (and so needs a key and online access)."""
+        return bool(self.endpoints)
+
+    def endpoint(self, name: str) -> str:
+        """The official URL of one endpoint (``Settings.base_url`` may stand in for its base)."""
+        return dict(self.endpoints)[name]
+
+    @property
+    def official_bases(self) -> tuple:
+        """The scheme://host of each official endpoint, in order, without repeats."""
+        bases = [url.split("/", 3)[:3] for _name, url in self.endpoints]
+        return tuple(dict.fromkeys("/".join(parts) for parts in bases))
+
+    def honours(self, capability: str, option: str) -> bool:
+        return option in dict(self.options).get(capability, ())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +123,26 @@ class Settings:
 
 
 class Provider:
-    """Base class. Subclasses set ``id``, ``label``, ``capabilities`` and implement those."""
+    """Base class. A subclass sets ``record`` (a :class:`ProviderRecord`) and implements the
+    methods of the capabilities it lists; each method takes its ``OPTIONS`` as keywords."""
 
-    id = ""
-    label = ""
-    capabilities: frozenset = frozenset()
-    remote = True  # False only for the offline provider: needs no network and no key
+    record: ProviderRecord
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def label(self) -> str:
+        return self.record.label
+
+    @property
+    def capabilities(self) -> frozenset:
+        return self.record.capabilities
+
+    @property
+    def remote(self) -> bool:
+        return self.record.remote
 
     def __init__(self, settings: Settings = Settings()):
         self.settings = settings
@@ -95,7 +164,7 @@ class Provider:
         self._unsupported("background removal")
 
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
-                cancel: CancelToken = NEVER_CANCELLED) -> Result:
+                cancel: CancelToken = NEVER_CANCELLED, exclude_person: bool = False) -> Result:
         self._unsupported("cleanup")
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:

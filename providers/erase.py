@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import image_files, masks
+from ..core import image_files, images, masks
 from . import http
-from .contract import NEVER_CANCELLED, CancelToken, Provider, ProviderError, Result, Settings
+from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
+                       Result, Settings)
 
-BASE = "https://www.aithriving.com"
-PATH = "api/edit/erase"
+RECORD = ProviderRecord(
+    id="ERASE", label="Erase", capabilities=frozenset({"cleanup"}),
+    service="erase", key_env="MAPSMITH_ERASE_API_KEY",
+    endpoints=(("erase", "https://www.aithriving.com/api/edit/erase"),))
 MAX_SEED = 4294967294
 
 # The document gives no limits. These match ClipDrop Cleanup's pixel budget and keep uploads
@@ -25,24 +28,22 @@ LIMITS = image_files.Limits(("PNG", "JPEG", "WEBP"), max_pixels=16_000_000, max_
 
 
 class EraseProvider(Provider):
-    id = "ERASE"
-    label = "Erase"
-    capabilities = frozenset({"cleanup"})
+    record = RECORD
     output_format = "png"  # lossless; the answer is brought back to the source size anyway
 
     def __init__(self, settings: Settings = Settings(), *, seed: int = 0):
         super().__init__(settings)
         self.seed = seed  # 0 = the service picks one; Result.note reports the one used
-        self._client = http.Client(self.label, settings, lambda key: {"authorization": key})
+        self.client = http.Client(self.label, settings, lambda key: {"authorization": key})
 
     def _post(self, files: dict, data: dict, cancel: CancelToken):
-        url = self._client.url(BASE, PATH)
+        url = self.client.url(self.record.endpoint("erase"))
         cancel.progress(0.3, f"Waiting for {self.label}")
-        response = self._client.request("POST", url, files=files, data=data, token=cancel)
-        body = self._client.json(response)
+        response = self.client.request("POST", url, files=files, data=data, token=cancel)
+        body = self.client.json(response)
         if not isinstance(body, dict) or body.get("code") != 0:
             message = body.get("message") if isinstance(body, dict) else None
-            raise self._client.fail(f"the service could not process the image: "
+            raise self.client.fail(f"the service could not process the image: "
                                     f"{message or 'no reason given'}")
         return response, body
 
@@ -54,7 +55,7 @@ class EraseProvider(Provider):
             raise ProviderError(f"{self.label}: the seed must be 0..{MAX_SEED}")
         cancel.progress(0.1, "Preparing the image")
         fitted = image_files.fit(image_files.as_rgb(rgb), LIMITS, service=self.label)
-        grey = image_files.resize(masks.as_mask(mask), fitted.size)
+        grey = images.resize(masks.as_mask(mask), *fitted.shape)
         if not grey.any():
             raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
         files = {"image": (fitted.filename, fitted.data, fitted.mime),
@@ -68,16 +69,16 @@ class EraseProvider(Provider):
         image = image_files.decode_base64(result.get("image"), service=self.label, mode="RGB",
                                       size=fitted.size)
         note = f"seed {result['seed']}" if result.get("seed") is not None else ""
-        return Result(image_files.resize(image, fitted.source_size), http.credits_from(response, self.id),
-                      note)
+        return Result(images.resize(image, *fitted.source_shape),
+                      http.credits_from(response, self.id), note)
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """No free call is documented; failed calls are free ("You will not be charged for
         failed results"), so post without an image: a refused key fails on its own status,
         anything else means the service is there and took the key."""
-        url = self._client.url(BASE, PATH)
+        url = self.client.url(self.record.endpoint("erase"))
         try:
-            response = self._client.request("POST", url, data={"output_format": "png"},
+            response = self.client.request("POST", url, data={"output_format": "png"},
                                             token=cancel)
         except ProviderError as err:
             if err.status in (400, 422):

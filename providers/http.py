@@ -181,14 +181,18 @@ class Client:
         key = self.settings.api_key.strip()
         return text.replace(key, "***") if len(key) >= 8 else text
 
-    def url(self, official_base: str, path: str) -> str:
-        base = (self.settings.base_url.strip() or official_base).rstrip("/")
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+    def url(self, official: str) -> str:
+        """``official`` (a documented endpoint URL), or its path under ``Settings.base_url``
+        when one is set (a proxy or a compatible server takes every endpoint's path)."""
+        parts = urlsplit(official)
+        base = (self.settings.base_url.strip() or f"{parts.scheme}://{parts.netloc}").rstrip("/")
+        checked = urlsplit(base)
+        if checked.scheme not in ("http", "https") or not checked.hostname:
             raise self.fail(f"the service URL {base!r} is not an http(s) address")
-        return f"{base}/{path.lstrip('/')}"
+        return f"{base}/{parts.path.lstrip('/')}"
 
-    def _auth(self) -> _KeyAuth:
+    def auth(self) -> _KeyAuth:
+        """The key as the service's auth headers; fails before any socket opens without one."""
         key = self.settings.api_key.strip()
         if not key:
             raise self.fail("no API key set; add one in the add-on preferences")
@@ -199,7 +203,7 @@ class Client:
     def request(self, method: str, url: str, *, token: CancelToken = NEVER_CANCELLED,
                 pace: Optional[Pacer] = None, **kwargs) -> requests.Response:
         """Send, retrying and pacing; a 2xx response or a :class:`ProviderError`."""
-        auth = self._auth()
+        auth = self.auth()
         token.check()
         if pace is not None:
             pace.wait(token)

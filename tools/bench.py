@@ -9,6 +9,10 @@
 - depth -> relief mesh at 256², 512², 1024² (naive: ``from_pydata`` with Python lists; floor:
   a bare ``foreach_set`` of precomputed coordinates and topology);
 - the offline provider's four capabilities at 512² and 1024²;
+- responsiveness: how soon Esc ends a pacing or Retry-After wait, how soon a 3600 s
+  Retry-After or a timeout becomes a message, mask growing and a small inpaint in a 4K
+  texture (the unit tests check what happens; the times, which a busy machine stretches,
+  are here, each with the bound it should stay under);
 - peak memory (tracemalloc: Python and numpy allocations) of each.
 
 Timings are the best of a few runs on whatever machine runs this (the figures in the README
@@ -168,7 +172,7 @@ def bench_upload(sizes) -> None:
 
 # -- 3. depth -> relief mesh ----------------------------------------------------------
 def bench_relief(resolutions) -> None:
-    relief = importlib.import_module(blenv.PKG + ".core.relief_mesh")
+    relief_mesh = importlib.import_module(blenv.PKG + ".core.relief_mesh")
     meshes = importlib.import_module(blenv.PKG + ".blender.meshes")
     yy, xx = np.mgrid[-1:1:1024j, -1:1:1024j]
     depth = np.clip(1 - (xx**2 + yy**2), 0, 1).astype(np.float32)  # a dome, background 0
@@ -229,6 +233,80 @@ def bench_offline(sizes) -> None:
             row(f"offline {name} {n}²", t, None, None, peak)
 
 
+# -- 5. responsiveness ----------------------------------------------------------------
+def bench_responsiveness() -> None:
+    sys.path.insert(0, str(blenv.ROOT / "tests" / "servers"))
+    from fake_services import CLIPDROP_KEY, FakeServices  # stdlib + numpy + Pillow only
+    from skimage import data
+
+    providers = importlib.import_module(blenv.PKG + ".providers")
+    http = importlib.import_module(blenv.PKG + ".providers.http")
+    masks = importlib.import_module(blenv.PKG + ".core.masks")
+    inpaint = importlib.import_module(blenv.PKG + ".core.inpaint")
+    photo = np.full((48, 64, 3), 210, np.uint8)
+
+    def cancel_latency(work, after: float) -> float:
+        """Seconds from pressing Esc (``after`` s into ``work(token)``) to its Cancelled."""
+        token, pressed = providers.CancelToken(), []
+
+        def esc():
+            pressed.append(time.perf_counter())
+            token.cancel()
+
+        threading.Timer(after, esc).start()
+        try:
+            work(token)
+        except providers.Cancelled:
+            return time.perf_counter() - pressed[0]
+        raise RuntimeError("bench: the work ended without being cancelled")
+
+    pacer = http.Pacer(1, period=30.0)
+    pacer.wait()
+    row("Esc during a 30 s pacing wait -> Cancelled (bound 1.9 s)",
+        cancel_latency(pacer.wait, 0.1), None, None, None)
+
+    def settings(url, **kw):
+        return providers.Settings(api_key=CLIPDROP_KEY, base_url=url, max_retries=2,
+                                  backoff_s=0.01, **{"timeout_s": 2.0, **kw})
+
+    with FakeServices() as services:
+        services.fault(429, retry_after=3600)
+        provider = providers.create("CLIPDROP", settings(services.url))
+        t0 = time.perf_counter()
+        try:
+            provider.depth(photo)
+        except providers.ProviderError:
+            pass
+        row("Retry-After 3600 s -> message (bound 2 s)", time.perf_counter() - t0,
+            None, None, None)
+    with FakeServices() as services:
+        services.fault(503, retry_after=30)
+        provider = providers.create("CLIPDROP", settings(services.url))
+        row("Esc during a 30 s Retry-After wait -> Cancelled (bound 2.7 s)",
+            cancel_latency(lambda token: provider.depth(photo, cancel=token), 0.3), None, None, None)
+    with FakeServices() as services:
+        services.fault("delay", seconds=1.0)
+        provider = providers.create("CLIPDROP", settings(services.url, timeout_s=0.3))
+        t0 = time.perf_counter()
+        try:
+            provider.depth(photo)
+        except providers.ProviderError:
+            pass
+        row("timeout 0.3 s against a 1 s answer -> message (bound 1 s)",
+            time.perf_counter() - t0, None, None, None)
+
+    m = np.zeros((2048, 2048), np.uint8)
+    m[500:1500, 700:1200] = 255
+    t, peak = measure(lambda: masks.grow(m, 60))
+    row("masks.grow 2048² by 60 px (bound 1 s)", t, None, None, peak)
+
+    texture = np.tile(data.brick()[..., None].repeat(3, axis=2), (8, 8, 1))  # 4096²
+    hole = np.zeros(texture.shape[:2], np.uint8)
+    hole[2000:2040, 3000:3040] = 255
+    t, peak = measure(lambda: inpaint.inpaint(texture, hole), repeat=2)
+    row("inpaint 40 px hole in a 4096² texture (bound 3 s)", t, None, None, peak)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes only")
@@ -240,6 +318,7 @@ def main() -> int:
     bench_upload((1024,) if args.quick else (1024, 2048, 4096))
     bench_relief((256,) if args.quick else (256, 512, 1024))
     bench_offline((512,) if args.quick else (512, 1024))
+    bench_responsiveness()
     print_table()
     return 0
 

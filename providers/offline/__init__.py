@@ -18,8 +18,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..contract import (BACKGROUND_MODES, NEVER_CANCELLED, CancelToken, Provider, ProviderError,
-                    Result, Settings)
+from ..contract import (BACKGROUND_REMOVAL_MODES, NEVER_CANCELLED, CancelToken, Provider,
+                        ProviderError, ProviderRecord, Result, Settings)
 from ...core import images
 from . import portrait_depth, segment
 from .face import Face, detect, find_face
@@ -69,10 +69,10 @@ NORMALS_STRENGTH = 0.5
 
 
 class OfflineProvider(Provider):
-    id = "OFFLINE"
-    label = "Offline (built in)"
-    capabilities = frozenset(("depth", "normals", "background", "cleanup"))
-    remote = False
+    record = ProviderRecord(
+        id="OFFLINE", label="Offline (built in)",
+        capabilities=frozenset(("depth", "normals", "background", "cleanup")),
+        options=(("cleanup", ("exclude_person",)),))
 
     def __init__(self, settings: Settings = Settings(), *,
                  models_dir: Optional[pathlib.Path] = None):
@@ -105,7 +105,7 @@ class OfflineProvider(Provider):
     # ---- capabilities ---------------------------------------------------------------------
     def background(self, rgb: np.ndarray, mode: str = "CUTOUT", *,
                    cancel: CancelToken = NEVER_CANCELLED) -> Result:
-        if mode not in BACKGROUND_MODES:
+        if mode not in BACKGROUND_REMOVAL_MODES:
             raise ProviderError(f"Unknown background mode {mode!r}")
         src = _check_rgb(rgb)
         rgbf = images.to_float_rgb(src)
@@ -115,7 +115,7 @@ class OfflineProvider(Provider):
         if not note and not segment.person_shaped(alpha) and detect(self._store, rgbf) is None:
             note = NOT_A_PERSON_NOTE
         if mode == "MASK":
-            mask = np.round(alpha * 255.0).astype(np.uint8)
+            mask = images.to_uint8(alpha)
             cancel.progress(1.0, "Done")
             return Result(mask, note=note)
         colour = src[..., :3].astype(np.float32)
@@ -127,8 +127,8 @@ class OfflineProvider(Provider):
         else:
             out_a = alpha
         rgba = np.empty(src.shape[:2] + (4,), np.uint8)
-        rgba[..., :3] = np.clip(np.round(colour), 0, 255).astype(np.uint8)
-        rgba[..., 3] = np.round(np.clip(out_a, 0.0, 1.0) * 255.0).astype(np.uint8)
+        rgba[..., :3] = images.to_uint8(colour, peak=255.0)
+        rgba[..., 3] = images.to_uint8(out_a)
         if mode == "CUTOUT_SHADOW":
             note = note or "Cutout with a soft drop shadow (offline)"
         cancel.progress(1.0, "Done")
@@ -159,11 +159,7 @@ class OfflineProvider(Provider):
         if m.shape != src.shape[:2]:
             raise ProviderError(f"The mask ({m.shape[1]}x{m.shape[0]}) must be the size of the "
                                 f"image ({src.shape[1]}x{src.shape[0]})")
-        try:
-            from ...core.inpaint import inpaint
-        except ImportError as err:
-            raise ProviderError(f"Offline cleanup is not available in this build ({err})") \
-                from None
+        from ...core.inpaint import inpaint
         exclude = None
         if exclude_person:
             exclude = self._alpha(images.to_float_rgb(src), cancel) > 0.5

@@ -21,11 +21,8 @@ MIN_DETECTION_SCORE = 0.5
 MIN_PRESENCE = 0.5
 
 # Landmark indices (MediaPipe face mesh topology)
-NOSE_TIP = 1
 RIGHT_EYE_OUTER = 33   # the subject's right eye: image left
 LEFT_EYE_OUTER = 263
-RIGHT_CHEEK = 205
-LEFT_CHEEK = 425
 
 
 @dataclasses.dataclass

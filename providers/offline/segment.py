@@ -32,13 +32,6 @@ def coarse_mask(store: ModelStore, rgb: np.ndarray) -> np.ndarray:
     return prob[0, top:top + nh, left:left + nw, 0].astype(np.float32)
 
 
-def person_alpha(store: ModelStore, rgb: np.ndarray) -> np.ndarray:
-    """Soft person mask float32 (H, W) in 0..1 at the size of ``rgb`` (float 0..1, (H, W, 3))."""
-    h, w = rgb.shape[:2]
-    prob = coarse_mask(store, rgb)
-    return refine(prob, rgb)
-
-
 def refine(prob: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     """Coarse probability -> alpha at the size of ``rgb`` (guided-filter upsampling)."""
     h, w = rgb.shape[:2]
@@ -54,11 +47,11 @@ def refine(prob: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     # The filter leaves a little of the ramp it was given; a final contrast step removes it
     # (a real soft edge, e.g. hair, keeps intermediate values over several pixels).
     alpha = images.smoothstep(0.1, 0.9, alpha)
-    # Far from the model's edge trust the model: no guided-filter halos in flat regions.
-    sure_bg = images.resize(prob, h, w) < 0.02
-    sure_fg = images.resize(prob, h, w) > 0.98
-    alpha[sure_bg] = 0.0
-    alpha[sure_fg] = np.maximum(alpha[sure_fg], 0.0)
+    # Far from the model's edge trust the model: no guided-filter halos in flat regions (the
+    # filter dips inside the person where the photo has strong edges, e.g. a collar).
+    stretched = images.resize(prob, h, w)
+    alpha[stretched < 0.02] = 0.0
+    alpha[stretched > 0.98] = 1.0
     alpha[alpha < 2.0 / 255.0] = 0.0
     return alpha.astype(np.float32)
 

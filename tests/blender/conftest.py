@@ -31,8 +31,8 @@ def blank(installed):
     enable()
     bpy.context.preferences.system.use_online_access = False
     yield bpy.context
-    for key in ("clipdrop_api_key", "erase_api_key", "bgremoval_api_key"):
-        setattr(prefs(), key, "")
+    for record in addon_module().providers.REMOTE:
+        setattr(prefs(), f"{record.service}_api_key", "")
 
 
 @pytest.fixture

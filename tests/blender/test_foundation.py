@@ -38,8 +38,28 @@ def test_preferences_have_their_names(blank):
                          "cleanup": {"OFFLINE", "CLIPDROP", "ERASE"}}.items():
         prop = f"{cap}_provider"
         assert getattr(p, prop) == "OFFLINE"
-        assert set(rna[prop].enum_items.keys()) == offered
+        assert set(rna[prop].enum_items.keys()) >= offered  # and any provider added since
     assert p.timeout_s > 0
+
+
+def test_preferences_and_test_connection_follow_the_provider_records(blank):
+    from importlib import import_module
+    providers = import_module(PKG + ".providers")
+    rna = prefs().bl_rna.properties
+    for cap in ("depth", "normals", "background", "cleanup"):
+        items = rna[f"{cap}_provider"].enum_items
+        assert items.keys() == providers.offering(cap)
+        assert [i.name for i in items] == [providers.label(pid) for pid in items.keys()]
+    services = bpy.ops.mapsmith.test_connection.get_rna_type().properties["service"].enum_items
+    assert [(i.identifier, i.name) for i in services] == \
+        [(r.service, r.label) for r in providers.REMOTE]
+    for record in providers.REMOTE:
+        assert rna[f"{record.service}_api_key"].name == f"{record.label} API Key"
+        assert record.key_env in rna[f"{record.service}_api_key"].description
+        assert rna[f"{record.service}_url"].name == f"{record.label} URL"
+        assert all(base in rna[f"{record.service}_url"].description
+                   for base in record.official_bases)
+    assert rna["bgremoval_api_key"].name == "Background Removal API Key"
 
 
 def test_keys_are_not_saved_in_blend_files(blank, tmp_path, monkeypatch):

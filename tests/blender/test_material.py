@@ -133,7 +133,7 @@ def clipdrop(online, monkeypatch):
     """The loopback fake ClipDrop (and Background Removal) with valid keys; the preferences
     keep every provider at Offline."""
     from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, RAPIDAPI_KEY, FakeServices
-    for env in mod("providers").KEY_ENV.values():
+    for env in (record.key_env for record in mod("providers").REMOTE):
         monkeypatch.delenv(env, raising=False)
     with FakeServices() as services:
         p = prefs()

@@ -15,12 +15,12 @@ import pytest
 import bpy
 
 from blhelpers import PKG, load_astronaut, prefs
-from mapsmith.tests.servers.fake_services import (BROKE_KEY, CLIPDROP_KEY, ERASE_KEY,
+from mapsmith.tests.servers.fake_services import (BROKE_KEY, CLIPDROP_KEY, ERASE_KEY, KEY_OF,
                                                   RAPIDAPI_KEY, FakeServices, depth_of,
                                                   foreground, normals_of)
 
 SIZE = 96
-KEYS = (CLIPDROP_KEY, ERASE_KEY, RAPIDAPI_KEY, BROKE_KEY)
+KEYS = (*KEY_OF.values(), BROKE_KEY)
 DEPTH, NORMALS = "/portrait-depth-estimation/v1", "/portrait-surface-normals/v1"
 RESULTS = "/v1/results"
 
@@ -34,14 +34,14 @@ def mod(name):
 def srv(online, monkeypatch, capfd):
     """Fake services (a fresh port per test: fresh pacers and rate-limit windows), every
     provider pointed at them with valid keys, fast retries; no key leaks to the terminal."""
-    for env in mod("providers").KEY_ENV.values():
-        monkeypatch.delenv(env, raising=False)
+    remote = mod("providers").REMOTE
+    for record in remote:
+        monkeypatch.delenv(record.key_env, raising=False)
     with FakeServices() as services:
         p = prefs()
-        for service, key in (("clipdrop", CLIPDROP_KEY), ("erase", ERASE_KEY),
-                             ("bgremoval", RAPIDAPI_KEY)):
-            setattr(p, f"{service}_url", services.url)
-            setattr(p, f"{service}_api_key", key)
+        for record in remote:
+            setattr(p, f"{record.service}_url", services.url)
+            setattr(p, f"{record.service}_api_key", KEY_OF[record.service])
         p.max_retries, p.timeout_s = 1, 5.0
         mod("preferences").last_credits.clear()
         yield services
@@ -256,7 +256,7 @@ def fault(*args, **kw):
 
 
 CD = "ClipDrop: "
-BG = "Background removal: "
+BG = "Background Removal: "
 # (id, operator, setup, expected message, POSTs the service saw)
 FAULTS = [
     ("no key", "depth", _no_key, CD + "no API key set; add one in the add-on preferences", 0),
@@ -401,7 +401,7 @@ def test_test_connection_refused_while_offline(srv):
 CONNECTION = [
     ("clipdrop", "ClipDrop: reachable, key not refused (credits show after a run)"),
     ("erase", "Erase: reachable, key not refused"),
-    ("bgremoval", "Background removal: service v1.5.0, ready"),
+    ("bgremoval", "Background Removal: service v1.5.0, ready"),
 ]
 
 
@@ -430,7 +430,7 @@ def test_test_connection_reports_key_problems(srv, service, key, expected):
     last.pop(service, None)
     if expected is None:
         assert bpy.ops.mapsmith.test_connection(service=service) == {"FINISHED"}
-        assert last[service].startswith("Background removal: service v1.5.0")
+        assert last[service].startswith("Background Removal: service v1.5.0")
         return
     with pytest.raises(RuntimeError) as caught:
         bpy.ops.mapsmith.test_connection(service=service)

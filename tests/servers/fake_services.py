@@ -39,6 +39,7 @@ RAPIDAPI_KEY = "rapidapi-test-key-0123456789"
 BROKE_KEY = "broke-test-key-0123456789"  # accepted by every service, with zero credits
 RAPIDAPI_HOST = "background-removal4.p.rapidapi.com"
 SECRET_HEADERS = ("x-api-key", "authorization", "x-rapidapi-key")
+KEY_OF = {"clipdrop": CLIPDROP_KEY, "erase": ERASE_KEY, "bgremoval": RAPIDAPI_KEY}  # service -> a valid key
 AUTH_HEADER = {"clipdrop": "x-api-key", "erase": "authorization", "bgremoval": "x-rapidapi-key"}
 
 CLIPDROP_ROUTES = {"/cleanup/v1": "cleanup", "/portrait-depth-estimation/v1": "depth",

@@ -109,12 +109,3 @@ def test_fit_shrinks_when_no_lossy_format_is_allowed():
 def test_fit_gives_up_with_a_clear_error():
     with pytest.raises(ProviderError, match="^Erase: .*cannot be made small enough"):
         image_files.fit(noise(64, 64), image_files.Limits(("PNG",), max_bytes=10), service="Erase")
-
-
-def test_resize_keeps_dtype():
-    depth = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
-    out = image_files.resize(depth, (8, 6))
-    assert out.dtype == np.float32 and out.shape == (6, 8) and 0 <= out.min() <= out.max() <= 1
-    assert image_files.resize(noise(3, 4), (8, 6)).shape == (6, 8, 3)
-    same = noise(3, 4)
-    assert image_files.resize(same, (4, 3)) is same

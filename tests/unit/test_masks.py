@@ -1,7 +1,6 @@
 """core.masks: binarise, grow, feather, bbox (fast numpy, exact where it matters)."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -61,12 +60,12 @@ def test_grow_keeps_grey_and_edges():
     assert np.array_equal(masks.grow(m, 0), m)
 
 
-def test_grow_is_fast_on_large_masks():
+def test_grow_works_on_large_masks():
+    # How fast: tools/bench.py ("masks.grow 2048² by 60 px").
     m = np.zeros((2048, 2048), np.uint8)
     m[500:1500, 700:1200] = 255
-    t0 = time.perf_counter()
-    masks.grow(m, 60)
-    assert time.perf_counter() - t0 < 1.0
+    g = masks.grow(m, 60)
+    assert masks.bbox(g) == (640, 440, 1260, 1560)
 
 
 def test_feather_is_a_narrow_soft_seam():

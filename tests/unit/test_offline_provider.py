@@ -11,7 +11,7 @@ import pytest
 from mapsmith.providers import ProviderError, create
 from mapsmith.core.errors import CancelToken, Cancelled
 from mapsmith.providers.offline import OfflineProvider, segment
-from mapsmith.providers.offline.runtime import MODELS_DIR
+from mapsmith.providers.offline.runtime import MODELS_DIR, default_store
 
 # (x, y) points, by looking at the photos
 ASTRONAUT = {
@@ -80,10 +80,21 @@ def test_mask_edge_is_sharper_than_a_bilinear_stretch(portrait, provider):
     mask = portrait["mask"].image
     soft = ((mask > 10) & (mask < 245)).mean()
     rgbf = images.to_float_rgb(portrait["img"])
-    prob = segment.coarse_mask(provider._store, rgbf)
+    prob = segment.coarse_mask(default_store(), rgbf)  # the store OfflineProvider() uses
     stretched = images.resize(prob, *mask.shape) * 255
     soft_stretched = ((stretched > 10) & (stretched < 245)).mean()
     assert 0.0005 < soft < 0.7 * soft_stretched, (soft, soft_stretched)
+
+
+def test_mask_is_opaque_where_the_model_is_sure_of_the_person(portrait):
+    # The guided filter dips below 1 inside the person at strong photo edges; where the model
+    # itself is sure (> 0.98) the mask trusts the model.
+    from mapsmith.core import images
+    rgbf = images.to_float_rgb(portrait["img"])
+    prob = segment.coarse_mask(default_store(), rgbf)
+    sure = images.resize(prob, *rgbf.shape[:2]) > 0.98
+    assert sure.sum() > 10_000
+    assert (portrait["mask"].image[sure] == 255).all()
 
 
 def test_cutout_and_shadow(provider):

@@ -44,15 +44,15 @@ def test_oversized_input_is_fitted_and_brought_back(services):
 
 
 @pytest.mark.parametrize("fault, message", [
-    ("failure_in_200", r"^Background removal: could not process the image: Can not load image\."),
+    ("failure_in_200", r"^Background Removal: could not process the image: Can not load image\."),
     ("bad_base64", r"invalid base64"),
     ("corrupt_image", r"damaged or incomplete image"),
     ("truncated_image", r"damaged or incomplete image"),
     ("bad_json", r"invalid JSON"),
     ("wrong_size", r"32x24 image for a 64x48 input"),
-    (413, r"^Background removal: image too large for the service even after resizing "
+    (413, r"^Background Removal: image too large for the service even after resizing "
           r"to 64x48 \(413\)"),
-    (422, r"^Background removal: the service received no image \(422\)"),
+    (422, r"^Background Removal: the service received no image \(422\)"),
 ])
 def test_faults(services, fault, message):
     services.fault(fault)
@@ -62,9 +62,9 @@ def test_faults(services, fault, message):
 
 
 @pytest.mark.parametrize("key, message", [
-    ("", r"^Background removal: no API key set"),
-    ("wrong-key-0123456789", r"^Background removal: API key rejected.*not subscribed"),
-    (BROKE_KEY, r"^Background removal: no credits left \(402\)"),
+    ("", r"^Background Removal: no API key set"),
+    ("wrong-key-0123456789", r"^Background Removal: API key rejected.*not subscribed"),
+    (BROKE_KEY, r"^Background Removal: no credits left \(402\)"),
 ])
 def test_keys(services, key, message):
     with pytest.raises(ProviderError, match=message):
@@ -87,7 +87,7 @@ def test_unknown_mode_sends_nothing(services):
 
 def test_connection_check_and_modes(services):
     provider = bg(services)
-    assert provider.test_connection() == "Background removal: service v1.5.0, ready"
+    assert provider.test_connection() == "Background Removal: service v1.5.0, ready"
     assert provider.modes() == ["fg-image", "fg-image-shadow", "fg-mask"]
     assert [r.path for r in services.requests] == ["/v1/version", "/v1/modes", "/v1/modes"]
     with pytest.raises(ProviderError, match="API key rejected"):
