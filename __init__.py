@@ -9,6 +9,7 @@ import bpy
 
 from . import operators, panels, preferences
 from .blender import cleanup_undo
+from .operators import job_operator
 
 _classes = (*preferences.classes, *operators.classes, *panels.classes)
 
@@ -17,9 +18,11 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     cleanup_undo.register()
+    job_operator.register()
 
 
 def unregister():
+    job_operator.unregister()      # running jobs end first (their timers, their threads)
     cleanup_undo.unregister()
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

@@ -19,6 +19,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
     bl_label = "One-Click Material"
     capability = "depth"
     needs_provider = False      # three providers, made in prepare()
+    request_options = ("image", "provider", "normals_provider", "background_provider",
+                       "use_cutout", "use_normals", "use_displacement")   # which maps
 
     image: image_prop()
     provider: provider_prop("depth")
