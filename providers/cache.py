@@ -72,6 +72,7 @@ class AnswerCache:
         self._bytes = 0
         self.hits = 0       # answers served from the cache
         self.misses = 0     # answers the provider had to compute or fetch
+        self.asked: "collections.deque[str]" = collections.deque(maxlen=100)  # recent keys
 
     # -- memory ------------------------------------------------------------------------
     @property
@@ -227,6 +228,7 @@ class CachedProvider:
 
     def _answer(self, capability: str, call, args, kwargs) -> Result:
         key = self.key(capability, *args, **kwargs)
+        self._cache.asked.append(key)
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.hits += 1
