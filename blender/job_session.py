@@ -82,10 +82,10 @@ class JobSession:
 
     @property
     def text(self) -> str:
-        """"Depth Relief: estimating depth" (what the job reports it is doing)."""
+        """"Depth Relief: estimating depth 40%": what the job reports it is doing."""
         if self.job.poll() == jobs.CANCELLED:
             return f"{self.label}: cancelling"
-        return f"{self.label}: {self.job.text or 'working'}"
+        return f"{self.label}: {self.job.text or 'working'} {int(self.progress * 100)}%"
 
     # -- events ------------------------------------------------------------------------
     def handle(self, event) -> str:

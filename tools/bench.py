@@ -9,6 +9,8 @@
 - depth -> relief mesh at 256², 512², 1024² (naive: ``from_pydata`` with Python lists; floor:
   a bare ``foreach_set`` of precomputed coordinates and topology);
 - the offline provider's four capabilities at 512² and 1024²;
+- Adjust Last Operation on a 1024² relief with another Strength: the answer comes from the
+  answer cache (main-thread time, requests sent: 0; naive: the first run, with its request);
 - peak memory (tracemalloc: Python and numpy allocations) of each.
 
 Timings are the best of a few runs on whatever machine runs this (the figures in the README
@@ -229,6 +231,38 @@ def bench_offline(sizes) -> None:
             row(f"offline {name} {n}²", t, None, None, peak)
 
 
+# -- 5. redo from the answer cache -----------------------------------------------------
+def bench_redo() -> None:
+    """A 1024² depth relief from the loopback fake ClipDrop, then redone with another Strength
+    as Adjust Last Operation does (undo, run again): the redo's main-thread time and the
+    requests it sent."""
+    sys.path.insert(0, str(blenv.ROOT / "tests" / "servers"))
+    from fake_services import CLIPDROP_KEY, FakeServices
+    from PIL import Image
+    from skimage import data
+
+    bpy.context.preferences.system.use_online_access = True
+    prefs = blenv.prefs()
+    big = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024), Image.LANCZOS))
+    blenv.new_image("bench redo 1024.png", big)
+    with FakeServices() as services:
+        prefs.clipdrop_url, prefs.clipdrop_api_key = services.url, CLIPDROP_KEY
+        bpy.ops.ed.undo_push(message="bench")
+        run = lambda strength: bpy.ops.mapsmith.depth_relief(  # noqa: E731
+            "EXEC_DEFAULT", True, image="bench redo 1024.png", provider="CLIPDROP",
+            resolution=1024, strength=strength)
+        first = timed(lambda: run(0.1))
+        sent = len(services.requests)
+        times = []
+        for strength in (0.2, 0.3, 0.15):
+            bpy.ops.ed.undo()
+            times.append(timed(lambda: run(strength)))
+        redo_sent = len(services.requests) - sent
+    prefs.clipdrop_url = prefs.clipdrop_api_key = ""
+    row("redo of a 1024² relief, another Strength (main thread)", min(times), first, None, None)
+    row("  requests sent by the redo", float(redo_sent), float(sent), None, None, unit="requests")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes only")
@@ -240,6 +274,7 @@ def main() -> int:
     bench_upload((1024,) if args.quick else (1024, 2048, 4096))
     bench_relief((256,) if args.quick else (256, 512, 1024))
     bench_offline((512,) if args.quick else (512, 1024))
+    bench_redo()
     print_table()
     return 0
 

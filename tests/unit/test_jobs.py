@@ -156,7 +156,7 @@ def test_session_registers_its_timer_and_its_running_flag(ui):
     assert job_session.busy("mapsmith.depth_relief")
     assert not job_session.busy("mapsmith.normal_map")
     assert job_session.running() == [ui.session]
-    assert ui.session.text == "Depth Relief: working"
+    assert ui.session.text == "Depth Relief: working 0%"
 
 
 def test_own_tick_polls_and_passes_through_until_the_job_ends(ui):
