@@ -170,7 +170,7 @@ def bench_upload(sizes) -> None:
 
 # -- 3. depth -> relief mesh ----------------------------------------------------------
 def bench_relief(resolutions) -> None:
-    relief = importlib.import_module(blenv.PKG + ".core.relief_mesh")
+    relief_mesh = importlib.import_module(blenv.PKG + ".core.relief_mesh")
     meshes = importlib.import_module(blenv.PKG + ".blender.meshes")
     yy, xx = np.mgrid[-1:1:1024j, -1:1:1024j]
     depth = np.clip(1 - (xx**2 + yy**2), 0, 1).astype(np.float32)  # a dome, background 0
