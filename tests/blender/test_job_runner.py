@@ -178,7 +178,8 @@ def _plane(name):
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
     material = bpy.data.materials.new(f"{name} material")
-    material.use_nodes = True
+    if bpy.app.version < (5, 0, 0):
+        material.use_nodes = True
     mesh.materials.append(material)
     return obj
 
@@ -266,6 +267,47 @@ def test_opening_a_file_tears_running_jobs_down(blank, counting_server):
     enable()
     load_astronaut(size=32)
     assert bpy.ops.mapsmith.depth_relief.poll()
+
+
+class _Layout:
+    """Records what a draw function asks of a UILayout (panels do not draw headless)."""
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def row(self, **kw):
+        return self
+
+    def progress(self, **kw):
+        self.calls.append(("progress", kw))
+
+    def operator(self, idname, **kw):
+        props = type("Props", (), {})()
+        self.calls.append(("operator", idname, kw, props))
+        return props
+
+
+def test_panel_draws_each_running_job_with_progress_and_cancel(blank, counting_server):
+    """Issue 14 #2: the running job in the Mapsmith panel, drawn from the live sessions."""
+    panels = _mod("panels")
+    rna = bpy.types.UILayout.bl_rna.functions["progress"].parameters
+    assert {"factor", "type", "text"} <= set(rna.keys())     # Blender 4.0+, so 4.2 has it
+    session = _slow_session(counting_server, bpy.context.window_manager, bpy.context.window)
+    calls = []
+    panels.draw_running_jobs(_Layout(calls))
+    (_, progress), (_, idname, kw, props) = calls
+    assert progress == {"factor": 0.0, "type": "BAR", "text": "Depth Relief: working 0%"}
+    assert idname == "mapsmith.cancel_job" and kw["text"] == "Cancel"
+    assert props.job == "mapsmith.depth_relief"
+    _mod("operators.job_operator")._redraw_panels(bpy.context.window_manager)()
+    assert bpy.ops.mapsmith.cancel_job(job="mapsmith.depth_relief") == {"FINISHED"}
+    assert session.job.poll() == _jobs().CANCELLED
+    session.teardown()
+    calls.clear()
+    panels.draw_running_jobs(_Layout(calls))
+    assert calls == []                                          # nothing left behind
+    with pytest.raises(RuntimeError, match="No Mapsmith job is running"):
+        bpy.ops.mapsmith.cancel_job()
 
 
 def test_disabling_the_extension_tears_running_jobs_down(blank, counting_server):
