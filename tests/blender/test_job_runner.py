@@ -241,14 +241,14 @@ def test_object_mode_result_becomes_active_as_before(blank):
     assert bpy.context.view_layer.objects.active.name == "astronaut cutout"
 
 
-def _slow_session(counting_server, wm=None, window=None):
+def _slow_session(counting_server, wm=None, window=None, area=None):
     """A real job session (a request to the slow loopback endpoint) started the way the
     operator starts one: with the real window manager, window and timer when given."""
     sessions, jobs = _session_module(), _jobs()
     job = jobs.Job(lambda token: requests.get(counting_server.url + "/slow?s=3", timeout=10).text,
                    label="Depth Relief")
     return sessions.JobSession(job, "mapsmith.depth_relief", "Depth Relief").start(
-        wm, window, None)
+        wm, window, area)
 
 
 def test_opening_a_file_tears_running_jobs_down(blank, counting_server):
@@ -308,6 +308,39 @@ def test_panel_draws_each_running_job_with_progress_and_cancel(blank, counting_s
     assert calls == []                                          # nothing left behind
     with pytest.raises(RuntimeError, match="No Mapsmith job is running"):
         bpy.ops.mapsmith.cancel_job()
+
+
+def test_operator_glue_with_a_real_window_area_and_timer(blank, counting_server):
+    """The modal operator's own methods (modal, cancel) on a real operator instance, with a
+    real window, area and timer; events are stand-ins (bpy cannot make an Event, and headless
+    Blender sends none). Esc elsewhere passes through; Esc over the area ends the run;
+    Blender's cancel() (window closed, file read, quit) tears the session down."""
+    from types import SimpleNamespace
+    photo = load_astronaut(size=32)
+    assert bpy.ops.mapsmith.depth_relief("EXEC_DEFAULT", True, image=photo.name,
+                                         resolution=8) == {"FINISHED"}
+    wm, window = bpy.context.window_manager, bpy.context.window
+    op = wm.operators[-1]
+    area = max(window.screen.areas, key=lambda a: a.width * a.height)
+    event = lambda kind, value, x, y: SimpleNamespace(  # noqa: E731
+        type=kind, value=value, mouse_x=x, mouse_y=y)
+    sessions = _session_module()
+
+    session = _slow_session(counting_server, wm, window, area)
+    op._session, op._job = session, session.job
+    assert op.modal(bpy.context, event("TIMER", "NOTHING", 0, 0)) == {"PASS_THROUGH"}
+    assert op.modal(bpy.context, event("ESC", "PRESS", area.x - 1, area.y)) == {"PASS_THROUGH"}
+    assert session.job.poll() == _jobs().RUNNING and sessions.busy("mapsmith.depth_relief")
+    assert op.modal(bpy.context, event("ESC", "PRESS", area.x + 1, area.y + 1)) == {"CANCELLED"}
+    assert session.torn_down and session.job.token.cancelled
+    assert not sessions.busy("mapsmith.depth_relief")
+    assert not [n for n in vars(op) if n.startswith("_")]
+
+    session = _slow_session(counting_server, wm, window, area)
+    op._session, op._job = session, session.job
+    op.cancel(bpy.context)
+    assert session.torn_down and session.job.token.cancelled and session._timer is None
+    assert not sessions.busy("mapsmith.depth_relief")
 
 
 def test_disabling_the_extension_tears_running_jobs_down(blank, counting_server):
@@ -482,3 +515,45 @@ def test_declared_options_say_what_asks_again(blank, idname):
             assert (keys, misses) == (base, 0), f"{idname}.{option} asked the provider again"
         checked += 1
     assert checked == len(defaults) >= 3
+
+
+def test_cleanup_redo_with_keep_mask_sends_no_request(online, tmp_path, capfd):
+    """Apply Cleanup redone with Keep Mask (a build option) uses the answer; Grow Mask (a
+    request option: another region is sent) asks the service again."""
+    from test_cleanup import (cleanup_requests, disc, fake_services, file_texture, mask_of,
+                              paint, stored, textured_plane, use_service)
+    with fake_services.FakeServices() as server:
+        use_service("ERASE", server)
+        tex = file_texture(tmp_path)
+        name = tex.name
+        textured_plane(tex)
+        bpy.ops.mapsmith.cleanup_paint_mask()
+        bpy.ops.ed.undo_push(message="Paint Cleanup Mask")
+        where = disc((256, 256), 100, 120, 6)
+        paint(mask_of(tex), where)
+        bpy.ops.ed.undo_push(message="stroke")
+        original = stored(tex)
+
+        def undo():
+            # Undo restores the texture; the mask (a generated image) comes back empty from
+            # Blender's undo, so the same strokes are painted again.
+            bpy.ops.ed.undo()
+            assert np.array_equal(stored(bpy.data.images[name]), original)
+            paint(mask_of(bpy.data.images[name]), where)
+
+        apply = lambda **kw: bpy.ops.mapsmith.cleanup_apply(  # noqa: E731
+            "EXEC_DEFAULT", True, provider="ERASE", **kw)
+        assert apply(keep_mask=True) == {"FINISHED"}
+        assert len(cleanup_requests(server)) == 1
+        undo()                                         # Adjust Last Operation: Grow Mask 8
+        assert apply(keep_mask=True, grow=8) == {"FINISHED"}
+        assert len(cleanup_requests(server)) == 2      # another region: asked again
+        cleaned = stored(bpy.data.images[name])
+        capfd.readouterr()
+        undo()                                         # ... then Keep Mask off
+        assert apply(keep_mask=False, grow=8) == {"FINISHED"}
+        assert len(cleanup_requests(server)) == 2
+        assert "(cached answer)" in capfd.readouterr().out
+        assert np.array_equal(stored(bpy.data.images[name]), cleaned)
+        assert not (stored(mask_of(bpy.data.images[name]))[..., 0] > 0).any()
+    prefs().erase_url = ""
