@@ -35,7 +35,7 @@ import numpy as np
 from .contract import Result
 
 FORMAT = 1                        # bump when what a key covers changes
-MAX_BYTES = 512 * 2**20           # answers kept in memory
+MAX_BYTES = 256 * 2**20           # answers kept in memory
 MAX_DISK_BYTES = 2 * 2**30        # answers kept on disk, when that is on
 
 _local = threading.local()
