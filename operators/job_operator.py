@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from typing import Any, Callable
 
 import bpy
@@ -75,7 +76,6 @@ def make_provider(context, capability: str, choice: str = "DEFAULT") -> Provider
 def cache_folder() -> str:
     """Where answers are kept on disk (when the preference says so): the extension's user
     folder, never the add-on's own."""
-    import os
     root = bpy.utils.extension_path_user(__package__.rpartition(".")[0], create=True)
     return os.path.join(root, "answers")
 
