@@ -557,3 +557,20 @@ def test_cleanup_redo_with_keep_mask_sends_no_request(online, tmp_path, capfd):
         assert np.array_equal(stored(bpy.data.images[name]), cleaned)
         assert not (stored(mask_of(bpy.data.images[name]))[..., 0] > 0).any()
     prefs().erase_url = ""
+
+
+def test_another_provider_asks_again(fake, capfd):
+    cache = _mod("providers.cache")
+    bpy.ops.mapsmith.clear_cache()                   # no offline answer from another test
+    photo = load_astronaut(size=64)
+    run = lambda provider: bpy.ops.mapsmith.depth_relief(  # noqa: E731
+        image=photo.name, provider=provider, resolution=16)
+    assert run("CLIPDROP") == {"FINISHED"}
+    misses = cache.ANSWERS.misses
+    capfd.readouterr()
+    assert run("OFFLINE") == {"FINISHED"}
+    assert cache.ANSWERS.misses == misses + 1
+    assert "cached answer" not in capfd.readouterr().out
+    assert run("CLIPDROP") == {"FINISHED"}
+    assert "(cached answer)" in capfd.readouterr().out
+    assert len(_posts(fake, DEPTH)) == 1
