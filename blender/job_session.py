@@ -41,12 +41,11 @@ _LIVE: dict[int, "JobSession"] = {}
 class JobSession:
     """One job of the operator ``owner`` (its ``bl_idname``, e.g. "mapsmith.depth_relief")."""
 
-    def __init__(self, job: "jobs.Job", owner: str, label: str = "",
-                 redraw: Optional[Callable[[], None]] = None):
+    def __init__(self, job: "jobs.Job", owner: str, label: str = ""):
         self.job = job
         self.owner = owner
         self.label = label or owner
-        self._redraw = redraw           # tags the panels for redraw (progress changed)
+        self._redraw: Optional[Callable[[], None]] = None   # tags the panels for redraw
         self._wm = None
         self._timer = None
         self._window = 0                # as_pointer() of the window the job was started in
@@ -57,10 +56,10 @@ class JobSession:
     # -- start -------------------------------------------------------------------------
     def start(self, wm=None, window=None, area=None,
               redraw: Optional[Callable[[], None]] = None) -> "JobSession":
-        """Start the job; with a window (the UI), add this session's timer to it."""
+        """Start the job; with a window (the UI), add this session's timer to it and redraw
+        the panels (``redraw``) as the job moves on."""
         _LIVE[id(self)] = self
-        if redraw is not None:
-            self._redraw = redraw
+        self._redraw = redraw
         if not self.job.started:
             self.job.start()
         if wm is not None and window is not None:
