@@ -9,6 +9,7 @@ import bpy
 
 from . import operators, panels, preferences
 from .blender import cleanup_undo
+from .operators import job_operator
 
 _classes = (*preferences.classes, *operators.classes, *panels.classes)
 
@@ -19,9 +20,11 @@ def register():
     panels.places.append_menus()
     preferences.restore_keys()
     cleanup_undo.register()
+    job_operator.register()
 
 
 def unregister():
+    job_operator.unregister()      # running jobs end first (their timers, their threads)
     cleanup_undo.unregister()
     panels.places.remove_menus()
     preferences.drop_keys()

@@ -146,6 +146,11 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         name="Retries", default=3, min=0, max=10,
         description="How often a rate-limited (429) or failing (5xx) request is retried, "
                     "with growing pauses that honour the service's Retry-After")
+    use_disk_cache: BoolProperty(
+        name="Keep Answers on Disk", default=False,
+        description="Also keep the services' answers (depth, normals, masks) in the "
+                    "extension's user folder, so re-running after a restart costs no credit. "
+                    "Answers are always kept in memory for this session")
 
     def draw(self, context):
         layout = self.layout
@@ -174,6 +179,13 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         col = layout.column(heading="Network")
         col.prop(self, "timeout_s")
         col.prop(self, "max_retries")
+        self.draw_cache(layout)
+
+    def draw_cache(self, layout):
+        """The answer cache: keep answers on disk (off by default) and Clear Cache."""
+        row = layout.row()
+        row.prop(self, "use_disk_cache")
+        row.operator("mapsmith.clear_cache", icon="TRASH")
 
 
 for _record in providers.REMOTE:

@@ -15,6 +15,7 @@ import traceback
 from typing import Any, Callable, Optional
 
 from ..core.errors import CancelToken, Cancelled, MapsmithError
+from ..providers.cache import CacheMiss, only_cached
 
 RUNNING = "RUNNING"
 DONE = "DONE"
@@ -58,28 +59,60 @@ class Job:
             if state == DONE:
                 self._progress = 1.0
 
-    def _run(self) -> None:
+    def _outcome(self) -> tuple[str, Any, Optional[str]]:
+        """Run the work here: (state, result, error). :class:`CacheMiss` passes through."""
+        work = self._work
+        if work is None:              # released before the thread got to it
+            return CANCELLED, None, "Cancelled"
         try:
-            result = self._work(self.token)
+            result = work(self.token)
         except Cancelled:
-            self._finish(CANCELLED, error="Cancelled")
+            return CANCELLED, None, "Cancelled"
         except MapsmithError as err:
-            self._finish(FAILED, error=str(err))
+            return FAILED, None, str(err)
         except MemoryError:
-            self._finish(FAILED, error="Out of memory: try a smaller image or resolution")
+            return FAILED, None, "Out of memory: try a smaller image or resolution"
+        except CacheMiss:
+            raise
         except Exception as err:  # a bug: keep Blender alive, say what happened
             traceback.print_exc()
-            self._finish(FAILED, error=f"Internal error ({type(err).__name__}: {err})")
-        else:
-            if self.token.cancelled:
-                self._finish(CANCELLED, error="Cancelled")
-            else:
-                self._finish(DONE, result=result)
+            return FAILED, None, f"Internal error ({type(err).__name__}: {err})"
+        if self.token.cancelled:
+            return CANCELLED, None, "Cancelled"
+        return DONE, result, None
+
+    def _run(self) -> None:
+        self._finish(*self._outcome())
 
     # -- main-thread side --------------------------------------------------------------
     def start(self) -> "Job":
         self._thread.start()
         return self
+
+    @property
+    def started(self) -> bool:
+        return self.started_at > 0.0
+
+    def run_cached(self) -> bool:
+        """Run the work right here on the calling thread if every answer it needs is in the
+        answer cache (a re-run that only changes how the answer is built): True, and the job
+        has ended. On the first answer missing, False: nothing was sent, start the job."""
+        self.started_at = time.monotonic()
+        try:
+            with only_cached():
+                outcome = self._outcome()
+        except CacheMiss:
+            self.started_at = 0.0
+            return False
+        self._finish(*outcome)
+        return True
+
+    def release(self) -> None:
+        """Drop what the job holds (its work with the arrays it captured, its result): the
+        operator has built its data, or the job was abandoned."""
+        with self._lock:
+            self._work = None
+            self.result = None
 
     def poll(self) -> str:
         """Non-blocking: the job's state (RUNNING, DONE, FAILED or CANCELLED)."""

@@ -1,6 +1,7 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import background, cleanup, connection, keys, material, normals, open_image, relief
+from . import (background, cleanup, connection, job_control, keys, material, normals,
+               open_image, relief)
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -13,4 +14,5 @@ classes = (
     connection.MAPSMITH_OT_test_connection,
     keys.MAPSMITH_OT_forget_keys,
     open_image.MAPSMITH_OT_relief_from_file,
+    *job_control.classes,
 )

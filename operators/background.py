@@ -24,6 +24,7 @@ class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy
     bl_idname = "mapsmith.remove_background"
     bl_label = "Remove Background"
     capability = "background"
+    request_options = ("image", "provider", "mode")   # the rest only shape the plane
 
     image: image_prop()
     provider: provider_prop("background")

@@ -112,6 +112,7 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
     bl_idname = "mapsmith.cleanup_apply"
     bl_label = "Apply Cleanup"
     capability = "cleanup"
+    request_options = ("image", "provider", "grow", "exclude_person")   # keep_mask: after
     needs_source = False  # the texture and its mask are found here (only the region is sent)
 
     image: image_prop()

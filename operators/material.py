@@ -22,6 +22,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
     bl_label = "One-Click Material"
     capability = "depth"
     needs_provider = False      # three providers, made in prepare()
+    request_options = ("image", "provider", "normals_provider", "background_provider",
+                       "use_cutout", "use_normals", "use_displacement")   # which maps
 
     image: image_prop()
     provider: provider_prop("depth")

@@ -14,6 +14,8 @@ class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, JobOperator, bpy.types.
 
     bl_idname = "mapsmith.normal_map"
     bl_label = "Normal Map"
+    request_options = ("image", "provider", "from_depth")   # the rest only shape the map
+    uses_active_object = True   # its material gets the map
 
     image: image_prop()
     provider: provider_prop("normals")

@@ -33,6 +33,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
     bl_idname = "mapsmith.depth_relief"
     bl_label = "Depth Relief"
     capability = "depth"
+    request_options = ("image", "provider")   # the rest only shape the relief
 
     image: image_prop()
     provider: provider_prop("depth")

@@ -3,7 +3,7 @@
 import bpy
 
 from .. import preferences, providers
-from ..blender import sources
+from ..blender import job_session, sources
 from ..operators import background, material, normals, relief
 from . import places
 
@@ -21,6 +21,18 @@ def _draw_source(layout, context):
         layout.label(text="No image: open one or select an Image Texture node", icon="INFO")
 
 
+# -- Running jobs: progress and Cancel ----------------------------------------------------------
+def draw_running_jobs(layout):
+    """Each running job: a progress bar with what it is doing, and its Cancel button (Esc over
+    the area it was started from cancels too). Drawn from the live job sessions only, so
+    nothing stays behind when a job ends, whatever window or workspace is showing."""
+    for session in job_session.running():
+        row = layout.row(align=True)
+        row.progress(factor=session.progress, type="BAR", text=session.text)
+        op = row.operator("mapsmith.cancel_job", text="Cancel", icon="CANCEL")
+        op.job = session.owner
+
+
 class _MapsmithPanel:
     bl_region_type = "UI"
     bl_category = "Mapsmith"
@@ -32,6 +44,7 @@ class _MainPanel(_MapsmithPanel):
     def draw(self, context):
         layout = self.layout
         prefs = preferences.get(context)
+        draw_running_jobs(layout)
         _draw_source(layout, context)
 
         layout.operator("mapsmith.material_setup", icon="MATERIAL")

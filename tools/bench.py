@@ -13,6 +13,8 @@
   Retry-After or a timeout becomes a message, mask growing and a small inpaint in a 4K
   texture (the unit tests check what happens; the times, which a busy machine stretches,
   are here, each with the bound it should stay under);
+- Adjust Last Operation on a 1024² relief with another Strength: the answer comes from the
+  answer cache (main-thread time, requests sent: 0; naive: the first run, with its request);
 - peak memory (tracemalloc: Python and numpy allocations) of each.
 
 Timings are the best of a few runs on whatever machine runs this (the figures in the README
@@ -305,6 +307,41 @@ def bench_responsiveness() -> None:
     hole[2000:2040, 3000:3040] = 255
     t, peak = measure(lambda: inpaint.inpaint(texture, hole), repeat=2)
     row("inpaint 40 px hole in a 4096² texture (bound 3 s)", t, None, None, peak)
+# -- 6. redo from the answer cache -----------------------------------------------------
+def bench_redo() -> None:
+    """A 1024² depth relief from the loopback fake ClipDrop, then redone with another Strength
+    as Adjust Last Operation does (undo, run again): the redo's main-thread time and the
+    requests it sent."""
+    sys.path.insert(0, str(blenv.ROOT / "tests" / "servers"))
+    from fake_services import CLIPDROP_KEY, FakeServices
+    from PIL import Image
+    from skimage import data
+
+    bpy.context.preferences.system.use_online_access = True
+    prefs = blenv.prefs()
+    big = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024), Image.LANCZOS))
+    blenv.new_image("bench redo 1024.png", big)
+    default = importlib.import_module(blenv.PKG + ".core.relief_mesh").DEFAULT_RESOLUTION
+    for resolution in (default, 1024):
+        with FakeServices() as services:
+            prefs.clipdrop_url, prefs.clipdrop_api_key = services.url, CLIPDROP_KEY
+            bpy.ops.ed.undo_push(message="bench")
+            run = lambda strength: bpy.ops.mapsmith.depth_relief(  # noqa: E731
+                "EXEC_DEFAULT", True, image="bench redo 1024.png", provider="CLIPDROP",
+                resolution=resolution, strength=strength)
+            bpy.ops.mapsmith.clear_cache()
+            first = timed(lambda: run(0.1))
+            sent = len(services.requests)
+            times = []
+            for strength in (0.2, 0.3, 0.15):
+                bpy.ops.ed.undo()
+                times.append(timed(lambda: run(strength)))
+            redo_sent = len(services.requests) - sent
+        row(f"redo of a 1024² relief at resolution {resolution}, another Strength "
+            "(main thread)", min(times), first, None, None)
+        row("  requests sent by that redo", float(redo_sent), float(sent), None, None,
+            unit="requests")
+    prefs.clipdrop_url = prefs.clipdrop_api_key = ""
 
 
 def main() -> int:
@@ -319,6 +356,7 @@ def main() -> int:
     bench_relief((256,) if args.quick else (256, 512, 1024))
     bench_offline((512,) if args.quick else (512, 1024))
     bench_responsiveness()
+    bench_redo()
     print_table()
     return 0
 
