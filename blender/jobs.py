@@ -43,6 +43,7 @@ class Job:
         self.error: Optional[str] = None
         self.token = CancelToken(on_progress=self._set_progress)
         self._thread = threading.Thread(target=self._run, name=f"mapsmith-{label}", daemon=True)
+        self.started_at = 0.0
 
     # -- worker side -------------------------------------------------------------------
     def _set_progress(self, fraction: float, text: str) -> None:
@@ -86,6 +87,7 @@ class Job:
 
     # -- main-thread side --------------------------------------------------------------
     def start(self) -> "Job":
+        self.started_at = time.monotonic()
         self._thread.start()
         return self
 
