@@ -17,9 +17,11 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     cleanup_undo.register()
+    bpy.types.TOPBAR_MT_file_export.append(operators.export_print.menu_func)
 
 
 def unregister():
+    bpy.types.TOPBAR_MT_file_export.remove(operators.export_print.menu_func)
     cleanup_undo.unregister()
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

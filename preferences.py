@@ -69,6 +69,23 @@ def get(context=None) -> "MapsmithPreferences":
     return context.preferences.addons[__package__].preferences
 
 
+def _bed_prop(axis: str, default: float):
+    return FloatProperty(
+        name=f"Bed {axis}", default=default, min=1.0, max=5000.0,
+        description=f"Your printer's build volume along {axis}, in millimetres: Export for "
+                    "3D Print warns when a print does not fit and can scale it down")
+
+
+def bed_size_mm(prefs) -> tuple:
+    return (prefs.bed_size_x, prefs.bed_size_y, prefs.bed_size_z)
+
+
+def _draw_printing(prefs, layout):
+    col = layout.column(heading="3D Printer Bed (mm)", align=True)
+    for axis in "xyz":
+        col.prop(prefs, f"bed_size_{axis}")
+
+
 class MapsmithPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
@@ -92,6 +109,11 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         name="Retries", default=3, min=0, max=10,
         description="How often a rate-limited (429) or failing (5xx) request is retried, "
                     "with growing pauses that honour the service's Retry-After")
+
+    # -- 3D printing (mapsmith.export_print) ------------------------------------------------
+    bed_size_x: _bed_prop("X", 220.0)
+    bed_size_y: _bed_prop("Y", 220.0)
+    bed_size_z: _bed_prop("Z", 250.0)
 
     def draw(self, context):
         layout = self.layout
@@ -120,6 +142,7 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         col = layout.column(heading="Network")
         col.prop(self, "timeout_s")
         col.prop(self, "max_retries")
+        _draw_printing(self, layout)
 
 
 classes = (MapsmithPreferences,)

@@ -1,6 +1,7 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
 from . import background, cleanup, connection, material, normals, relief
+from . import export_print, lithophane
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -11,4 +12,6 @@ classes = (
     cleanup.MAPSMITH_OT_cleanup_discard,
     material.MAPSMITH_OT_material_setup,
     connection.MAPSMITH_OT_test_connection,
+    export_print.MAPSMITH_OT_export_print,
+    lithophane.MAPSMITH_OT_lithophane,
 )

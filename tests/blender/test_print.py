@@ -1,0 +1,214 @@
+"""mapsmith.export_print and mapsmith.lithophane, checked from outside with trimesh.
+
+trimesh (test venv only, tools/requirements-test.txt) reads the written files as a slicer
+would: one watertight body, its back on Z = 0, centred, in millimetres.
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+import bpy
+
+from blhelpers import prefs
+from portrait import mod, portrait, snapshot  # noqa: F401
+
+trimesh = pytest.importorskip("trimesh")
+
+
+def _co(obj):
+    co = np.empty(len(obj.data.vertices) * 3, np.float32)
+    obj.data.vertices.foreach_get("co", co)
+    return co.reshape(-1, 3)
+
+
+def _load(path):
+    return trimesh.load(str(path), force="mesh")
+
+
+def _extent(mesh):
+    lo, hi = mesh.bounds
+    return hi - lo
+
+
+def _assert_on_bed(mesh):
+    lo, hi = mesh.bounds
+    assert lo[2] == pytest.approx(0.0, abs=1e-4)                 # lowest point on the bed
+    assert (lo[:2] + hi[:2]) / 2 == pytest.approx((0.0, 0.0), abs=1e-3)   # centred
+
+
+def _export(path, **kw):
+    bpy.ops.mapsmith.export_print(filepath=str(path), **kw)
+    return mod("operators.export_print").last_report
+
+
+def _relief(portrait, **kw):
+    options = dict(resolution=128, solid=True)
+    options.update(kw)
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, **options)
+    return bpy.context.active_object
+
+
+def test_relief_exports_laid_flat_in_millimetres_and_leaves_the_object_alone(portrait, tmp_path):
+    relief = _relief(portrait)
+    co_before = _co(relief).copy()
+    placement = (tuple(relief.location), tuple(relief.rotation_euler), tuple(relief.scale))
+    before = snapshot()
+    report = _export(tmp_path / "relief.stl")
+
+    mesh = _load(tmp_path / "relief.stl")
+    assert mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0
+    assert mesh.body_count == report.bodies
+    _assert_on_bed(mesh)
+    # Laid on its back, not standing: the footprint is the relief's front view, in mm (the
+    # object stands upright in the scene: 0.2 m tall along world Z).
+    local = (co_before.max(axis=0) - co_before.min(axis=0)) * 1000.0
+    np.testing.assert_allclose(_extent(mesh), local, rtol=1e-5, atol=1e-3)
+    assert max(_extent(mesh)[:2]) == pytest.approx(200.0, abs=6.0)
+    assert _extent(mesh)[2] < 30.0
+    # The back plate lies on the bed: a large flat area at Z = 0, facing down.
+    down = (mesh.triangles[:, :, 2].max(axis=1) < 1e-4) & (mesh.face_normals[:, 2] < -0.99)
+    assert mesh.area_faces[down].sum() > 0.3 * local[0] * local[1]
+    # The figures reported are the file's.
+    assert report.size_mm == pytest.approx(tuple(_extent(mesh)), abs=1e-3)
+    assert report.volume_cm3 == pytest.approx(mesh.volume / 1000.0, rel=1e-4)
+    data = (tmp_path / "relief.stl").read_bytes()                  # binary STL
+    count = int.from_bytes(data[80:84], "little")
+    assert count == report.triangles == len(mesh.faces) and len(data) == 84 + 50 * count
+    assert 0.0 < report.thinnest_wall_mm <= _extent(mesh)[2]
+    # The user's object is as it was, nothing was left behind, the selection kept.
+    assert np.array_equal(_co(relief), co_before)
+    assert (tuple(relief.location), tuple(relief.rotation_euler), tuple(relief.scale)) == placement
+    assert snapshot() == before
+    assert bpy.context.active_object == relief and relief.select_get()
+    assert os.listdir(tmp_path) == ["relief.stl"]
+
+
+def test_largest_part_only_gives_one_body(portrait, tmp_path):
+    _relief(portrait, resolution=256)
+    report = _export(tmp_path / "one.stl", largest_part_only=True)
+    mesh = _load(tmp_path / "one.stl")
+    assert mesh.is_watertight and mesh.body_count == 1 == report.bodies
+    _assert_on_bed(mesh)
+
+
+def test_obj_and_ply_match_the_stl(portrait, tmp_path):
+    _relief(portrait, resolution=64)
+    _export(tmp_path / "r.stl")
+    stl = _load(tmp_path / "r.stl")
+    for fmt in ("OBJ", "PLY"):
+        _export(tmp_path / "r", file_format=fmt)                   # extension added
+        other = _load(tmp_path / f"r.{fmt.lower()}")
+        assert other.is_watertight, fmt
+        np.testing.assert_allclose(other.bounds, stl.bounds, atol=1e-3, err_msg=fmt)
+        assert other.volume == pytest.approx(stl.volume, rel=1e-4)
+    assert sorted(os.listdir(tmp_path)) == ["r.obj", "r.ply", "r.stl"]
+
+
+def test_scene_orientation_and_scale_are_honoured(portrait, tmp_path):
+    relief = _relief(portrait, resolution=64)
+    relief.scale = (0.5, 0.5, 0.5)
+    _export(tmp_path / "scene.stl", orientation="SCENE")
+    mesh = _load(tmp_path / "scene.stl")
+    local = _co(relief)
+    span = (local.max(axis=0) - local.min(axis=0)) * 500.0       # half size, in mm
+    # Upright in the scene (rotated 90 degrees about X): local Y is world Z.
+    np.testing.assert_allclose(_extent(mesh), (span[0], span[2], span[1]), rtol=1e-5, atol=1e-3)
+    _assert_on_bed(mesh)
+
+
+def test_lithophane_is_a_flat_watertight_plate_of_its_size(portrait, tmp_path):
+    bpy.ops.mapsmith.lithophane(image=portrait.name, size=0.05)
+    obj = bpy.data.objects["astronaut lithophane"]
+    assert bpy.context.active_object == obj
+    # One vertex every 0.2 mm (half the 0.4 mm nozzle): 251 a side, front and back.
+    assert len(obj.data.vertices) == 2 * 251 * 251
+    report = _export(tmp_path / "litho.stl")
+    mesh = _load(tmp_path / "litho.stl")
+    assert mesh.is_watertight and mesh.is_winding_consistent and mesh.body_count == 1
+    _assert_on_bed(mesh)
+    np.testing.assert_allclose(_extent(mesh), (50.0, 50.0, 3.0), atol=1e-3)
+    z = mesh.vertices[:, 2]
+    front = z[z > 1e-4]
+    assert front.min() == pytest.approx(0.8, abs=0.05)            # the lightest pixels
+    assert front.max() == pytest.approx(3.0, abs=1e-4)             # the darkest, and the frame
+    assert report.thinnest_wall_mm == pytest.approx(0.8, abs=0.15)  # an estimate: see printing
+    assert report.watertight
+
+
+def test_lithophane_thickness_follows_the_darkness(blank, tmp_path):
+    """Left half white, right half black: thin on the left, thick on the right; negative
+    swaps them."""
+    from blhelpers import new_image
+    rgb = np.zeros((100, 200, 3), np.uint8)
+    rgb[:, :100] = 255
+    image = new_image("halves.png", rgb)
+    for tone, left, right in (("POSITIVE", 0.8, 3.0), ("NEGATIVE", 3.0, 0.8)):
+        bpy.ops.mapsmith.lithophane(image=image.name, size=0.04, border=0.0, tone=tone)
+        co = _co(bpy.context.active_object) * 1000.0
+        front = co[: len(co) // 2]
+        assert np.median(front[front[:, 0] < -5, 2]) == pytest.approx(left, abs=1e-3), tone
+        assert np.median(front[front[:, 0] > 5, 2]) == pytest.approx(right, abs=1e-3), tone
+
+
+def test_curved_lithophane_stands_on_its_edge(portrait, tmp_path):
+    bpy.ops.mapsmith.lithophane(image=portrait.name, size=0.05, shape="CURVED",
+                                curve_angle=math.radians(90.0))
+    obj = bpy.context.active_object
+    assert tuple(obj.rotation_euler) == (0.0, 0.0, 0.0)            # standing in the scene too
+    _export(tmp_path / "curved.stl")
+    mesh = _load(tmp_path / "curved.stl")
+    assert mesh.is_watertight and mesh.body_count == 1 and mesh.volume > 0
+    _assert_on_bed(mesh)
+    radius = 50.0 / (math.pi / 2.0)                                # the back's arc is 50 mm
+    x, y, z = _extent(mesh)
+    assert z == pytest.approx(50.0, abs=1e-3)                      # the image's height, upright
+    assert x == pytest.approx(2 * (radius + 3.0) * math.sin(math.pi / 4), abs=0.05)
+    assert y == pytest.approx(radius + 3.0 - radius * math.cos(math.pi / 4), abs=0.05)
+
+
+def test_export_refuses_bad_input_and_writes_nothing(portrait, tmp_path):
+    target = tmp_path / "out.stl"
+    with pytest.raises(RuntimeError, match="No mesh selected"):
+        bpy.ops.mapsmith.export_print(filepath=str(target))
+    _relief(portrait, resolution=48, solid=False)                  # an open surface
+    with pytest.raises(RuntimeError, match=r"cannot be printed as it is: [\d,]+ open edges "
+                                           r".*Make the relief Solid"):
+        bpy.ops.mapsmith.export_print(filepath=str(target))
+    assert os.listdir(tmp_path) == []
+    _relief(portrait, resolution=48)                               # solid
+    with pytest.raises(RuntimeError, match="does not exist"):
+        bpy.ops.mapsmith.export_print(filepath=str(tmp_path / "missing" / "out.stl"))
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(RuntimeError, match="does not exist"):
+        bpy.ops.mapsmith.export_print(filepath=str(tmp_path / "a_file" / "out.stl"))
+    with pytest.raises(RuntimeError, match="Cannot write"):
+        bpy.ops.mapsmith.export_print(filepath="/proc/mapsmith-out.stl")
+    assert sorted(os.listdir(tmp_path)) == ["a_file"]
+
+
+def test_too_large_for_the_bed_is_refused_then_fitted(portrait, tmp_path):
+    target = tmp_path / "big.stl"
+    target.write_bytes(b"an older file")
+    _relief(portrait, resolution=48, size=2.0, thickness=0.04)     # a 2 m relief
+    with pytest.raises(RuntimeError, match=r"larger than the printer bed \(220 x 220 x 250 mm\)"
+                                           r": turn on Fit to Bed to scale it to 11.\d%"):
+        bpy.ops.mapsmith.export_print(filepath=str(target))
+    assert target.read_bytes() == b"an older file"                 # untouched
+    assert sorted(os.listdir(tmp_path)) == ["big.stl"]
+    report = _export(target, fit_to_bed=True)
+    mesh = _load(target)
+    assert mesh.is_watertight
+    assert max(_extent(mesh)) == pytest.approx(220.0, abs=1e-3)
+    assert report.size_mm == pytest.approx(tuple(_extent(mesh)), abs=1e-3)
+    # A larger printer in the preferences: it fits as it is.
+    p = prefs()
+    assert (p.bed_size_x, p.bed_size_y, p.bed_size_z) == (220.0, 220.0, 250.0)
+    try:
+        p.bed_size_x = p.bed_size_y = p.bed_size_z = 3000.0
+        _export(target)
+        assert max(_extent(_load(target))) == pytest.approx(2000.0, abs=60.0)
+    finally:
+        p.bed_size_x, p.bed_size_y, p.bed_size_z = 220.0, 220.0, 250.0
