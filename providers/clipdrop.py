@@ -52,8 +52,8 @@ class ClipDropProvider(Provider):
         return image, fitted, http.credits_from(response, self.id)
 
     def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
-        grey, fitted, credits = self._portrait(DEPTH_PATH, rgb, "L", cancel)
-        depth = image_files.resize(grey.astype(np.float32) / 255.0, fitted.source_size)
+        grey, fitted, credits = self._portrait(DEPTH_PATH, rgb, "F", cancel)  # 16-bit stays 16
+        depth = image_files.resize(grey, fitted.source_size)
         return Result(depth, credits)
 
     def normals(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
