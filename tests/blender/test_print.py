@@ -212,3 +212,35 @@ def test_too_large_for_the_bed_is_refused_then_fitted(portrait, tmp_path):
         assert max(_extent(_load(target))) == pytest.approx(2000.0, abs=60.0)
     finally:
         p.bed_size_x, p.bed_size_y, p.bed_size_z = 220.0, 220.0, 250.0
+
+
+def test_a_16_bit_depth_answer_reaches_blender_at_full_precision(online, tmp_path):
+    """A 16-bit depth answer stays 16-bit: the float depth image holds levels between the
+    8-bit steps, and Image > Save As writes them as a 16-bit PNG (and OpenEXR)."""
+    from PIL import Image
+
+    from blhelpers import load_astronaut
+    from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, FakeServices
+    photo = load_astronaut(size=96)
+    with FakeServices() as services:
+        services.depth_16bit = True
+        p = prefs()
+        p.clipdrop_url, p.clipdrop_api_key, p.max_retries = services.url, CLIPDROP_KEY, 0
+        bpy.ops.mapsmith.depth_relief(image=photo.name, provider="CLIPDROP", method="MODIFIERS",
+                                      smoothing=0.0)
+        p.clipdrop_url = ""
+    depth = bpy.data.images["astronaut depth"]
+    assert depth.is_float
+    values = mod("blender.pixels").read(depth)[..., 0]
+    inside = values[values > 0]
+    assert np.abs(inside * 255 - np.round(inside * 255)).max() > 0.1   # off the 8-bit grid
+    settings = bpy.context.scene.render.image_settings
+    settings.file_format, settings.color_mode, settings.color_depth = "PNG", "BW", "16"
+    depth.save_render(str(tmp_path / "depth16.png"))
+    with Image.open(tmp_path / "depth16.png") as saved:
+        assert saved.mode.startswith("I")                             # 16-bit grey
+        levels = np.asarray(saved)
+    assert np.unique(levels).size > 256
+    settings.file_format, settings.color_depth = "OPEN_EXR", "32"
+    depth.save_render(str(tmp_path / "depth.exr"))
+    assert (tmp_path / "depth.exr").stat().st_size > 0
