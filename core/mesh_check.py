@@ -127,9 +127,9 @@ def count_bodies(mesh: Polygons) -> int:
     return int(np.unique(body_labels(mesh)[mesh.loop_vertex]).size)
 
 
-def largest_body(mesh: Polygons) -> Tuple[Polygons, float]:
-    """The part with the most faces alone (vertices compacted), and the fraction of the
-    faces the other parts had."""
+def largest_body(mesh: Polygons) -> Tuple[Polygons, int, float]:
+    """The part with the most faces alone (vertices compacted), how many other parts were
+    left out, and the fraction of the faces they had."""
     labels = body_labels(mesh)
     poly_label = labels[mesh.loop_vertex[mesh.poly_start]]
     parts, counts = np.unique(poly_label, return_counts=True)
@@ -143,7 +143,8 @@ def largest_body(mesh: Polygons) -> Tuple[Polygons, float]:
     used, remap = np.unique(loop_vertex, return_inverse=True)
     start = np.zeros_like(size)
     np.cumsum(size[:-1], out=start[1:])
-    return Polygons(mesh.co[used], remap.astype(np.int64), start, size), dropped
+    return (Polygons(mesh.co[used], remap.astype(np.int64), start, size), int(parts.size - 1),
+            dropped)
 
 
 def inspect(mesh: Polygons) -> Report:

@@ -131,9 +131,10 @@ class MAPSMITH_OT_export_print(bpy.types.Operator):
         what = objects[0].name if len(objects) == 1 else f"{len(objects)} objects"
         warnings = []
         if self.largest_part_only and polys.num_polygons:
-            polys, dropped = mesh_check.largest_body(polys)
-            if dropped > 0:
-                warnings.append(f"Left out the small parts ({dropped:.1%} of the faces)")
+            polys, parts, dropped = mesh_check.largest_body(polys)
+            if parts:
+                warnings.append(f"Left out {parts} small part{'s' * (parts > 1)} "
+                                f"({dropped:.2%} of the faces)")
         report = mesh_check.inspect(polys)
         trouble = mesh_check.problems(report)
         if trouble:
