@@ -244,3 +244,18 @@ def test_a_16_bit_depth_answer_reaches_blender_at_full_precision(online, tmp_pat
     settings.file_format, settings.color_depth = "OPEN_EXR", "32"
     depth.save_render(str(tmp_path / "depth.exr"))
     assert (tmp_path / "depth.exr").stat().st_size > 0
+
+
+def test_several_objects_keep_their_arrangement(portrait, tmp_path):
+    first = _relief(portrait, resolution=48, size=0.05)
+    second = _relief(portrait, resolution=48, size=0.05)
+    second.location.x += 0.08                                      # 80 mm to the right
+    first.select_set(True)
+    bpy.context.view_layer.objects.active = first
+    report = _export(tmp_path / "two.stl")
+    mesh = _load(tmp_path / "two.stl")
+    width = (_co(first)[:, 0].max() - _co(first)[:, 0].min()) * 1000.0
+    assert mesh.body_count == report.bodies >= 2 and mesh.is_watertight
+    assert _extent(mesh)[0] == pytest.approx(80.0 + width, abs=1e-2)
+    assert _extent(mesh)[2] < 10.0                                 # both lie on their backs
+    _assert_on_bed(mesh)
