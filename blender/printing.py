@@ -77,6 +77,14 @@ def gather(context, objects, frame: Matrix) -> Polygons:
                     np.concatenate(start_parts), np.concatenate(size_parts))
 
 
+def approx_size_mm(context, objects, frame: Matrix):
+    """Size (x, y, z) in mm of the objects' bounding boxes in print axes: cheap enough for
+    draw() (no mesh is read; a rotated box can make it a little larger than the print)."""
+    corners = np.array([list(frame @ obj.matrix_world @ Vector(c))
+                        for obj in objects for c in obj.bound_box])
+    return tuple(float(v) for v in np.ptp(corners, axis=0) * mm_per_unit(context))
+
+
 def _reverse_polygons(loop_vertex, start, size):
     poly = np.repeat(np.arange(start.size), size)
     offset = np.arange(loop_vertex.size) - start[poly]

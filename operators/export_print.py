@@ -73,9 +73,24 @@ class MAPSMITH_OT_export_print(bpy.types.Operator):
         layout.prop(self, "file_format")
         layout.prop(self, "orientation")
         layout.prop(self, "largest_part_only")
-        layout.prop(self, "fit_to_bed")
-        x, y, z = preferences.bed_size_mm(preferences.get(context))
-        layout.label(text=f"Bed: {x:g} x {y:g} x {z:g} mm (add-on preferences)")
+        bed = preferences.bed_size_mm(preferences.get(context))
+        objects = _meshes(context)
+        if objects:
+            size = printing.approx_size_mm(context, objects, self._frame(context, objects))
+            if not mesh_check.fits(size, bed):
+                box = layout.box()
+                box.label(text="Larger than the bed: " + " x ".join(f"{s:.0f}" for s in size)
+                          + " mm", icon="ERROR")
+                box.prop(self, "fit_to_bed")
+            else:
+                layout.prop(self, "fit_to_bed")
+        layout.label(text="Bed: {:g} x {:g} x {:g} mm (add-on preferences)".format(*bed))
+
+    def _frame(self, context, objects):
+        """Print axes: those of the active object (if exported), else the first one."""
+        active = context.view_layer.objects.active
+        return printing.print_frame(active if active in objects else objects[0],
+                                    self.orientation)
 
     def _extension(self) -> str:
         return "." + self.file_format.lower()
@@ -124,10 +139,7 @@ class MAPSMITH_OT_export_print(bpy.types.Operator):
         if not objects:
             raise InputError("No mesh selected: select the relief, lithophane or "
                                         "mesh to print")
-        active = context.view_layer.objects.active
-        frame = printing.print_frame(active if active in objects else objects[0],
-                                     self.orientation)
-        polys = printing.gather(context, objects, frame)
+        polys = printing.gather(context, objects, self._frame(context, objects))
         what = objects[0].name if len(objects) == 1 else f"{len(objects)} objects"
         warnings = []
         if self.largest_part_only and polys.num_polygons:

@@ -192,7 +192,10 @@ def test_export_refuses_bad_input_and_writes_nothing(portrait, tmp_path):
 def test_too_large_for_the_bed_is_refused_then_fitted(portrait, tmp_path):
     target = tmp_path / "big.stl"
     target.write_bytes(b"an older file")
-    _relief(portrait, resolution=48, size=2.0, thickness=0.04)     # a 2 m relief
+    big = _relief(portrait, resolution=48, size=2.0, thickness=0.04)   # a 2 m relief
+    printing = mod("blender.printing")                             # what the dialog shows
+    shown = printing.approx_size_mm(bpy.context, [big], printing.print_frame(big, "LOCAL"))
+    assert not mod("core.mesh_check").fits(shown) and max(shown) > 1900.0
     with pytest.raises(RuntimeError, match=r"larger than the printer bed \(220 x 220 x 250 mm\)"
                                            r": turn on Fit to Bed to scale it to 11.\d%"):
         bpy.ops.mapsmith.export_print(filepath=str(target))
