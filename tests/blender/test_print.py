@@ -262,3 +262,27 @@ def test_several_objects_keep_their_arrangement(portrait, tmp_path):
     assert _extent(mesh)[0] == pytest.approx(80.0 + width, abs=1e-2)
     assert _extent(mesh)[2] < 10.0                                 # both lie on their backs
     _assert_on_bed(mesh)
+
+
+def test_lithophane_bad_options_change_nothing(portrait):
+    before = snapshot()
+    with pytest.raises(RuntimeError, match="must be greater than the minimum thickness"):
+        bpy.ops.mapsmith.lithophane(image=portrait.name, min_thickness=0.003,
+                                    max_thickness=0.002)
+    with pytest.raises(RuntimeError, match="leaves no room for the picture"):
+        bpy.ops.mapsmith.lithophane(image=portrait.name, size=0.01, border=0.005)
+    assert snapshot() == before
+
+
+def test_lithophane_needs_no_provider_and_works_offline(portrait):
+    assert not bpy.app.online_access
+    props = bpy.ops.mapsmith.lithophane.get_rna_type().properties
+    assert "provider" not in props
+    assert (props["min_thickness"].default, props["max_thickness"].default) == \
+        pytest.approx((0.0008, 0.003))
+    assert set(props["tone"].enum_items.keys()) == {"POSITIVE", "NEGATIVE"}
+    assert set(props["shape"].enum_items.keys()) == {"FLAT", "CURVED"}
+    bpy.ops.mapsmith.lithophane(image=portrait.name, size=0.02)
+    obj = bpy.context.active_object
+    assert obj.name == "astronaut lithophane" and obj.active_material.name == "astronaut lithophane"
+    assert tuple(obj.rotation_euler) == pytest.approx((math.pi / 2, 0.0, 0.0))  # upright, facing -Y
