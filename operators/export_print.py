@@ -137,8 +137,7 @@ class MAPSMITH_OT_export_print(bpy.types.Operator):
             path = path.with_name(path.name + self._extension())
         objects = _meshes(context)
         if not objects:
-            raise InputError("No mesh selected: select the relief, lithophane or "
-                                        "mesh to print")
+            raise InputError("No mesh selected: select the relief, lithophane or mesh to print")
         polys = printing.gather(context, objects, self._frame(context, objects))
         what = objects[0].name if len(objects) == 1 else f"{len(objects)} objects"
         warnings = []
@@ -165,7 +164,8 @@ class MAPSMITH_OT_export_print(bpy.types.Operator):
                     f"on Fit to Bed to scale it to {factor:.1%}, or set your bed size in the "
                     "add-on preferences. Nothing was written")
             polys.co = polys.co * factor
-            report = mesh_check.inspect(polys)
+            report.size_mm = tuple(s * factor for s in report.size_mm)
+            report.volume_cm3 *= factor ** 3
             warnings.append(f"Scaled to {factor:.1%} to fit the {bed_text} mm bed")
         polys.co = mesh_check.lay_on_bed(polys.co)
         with printing.temporary_object(context, polys) as obj:
