@@ -21,9 +21,11 @@ def register():
     preferences.restore_keys()
     cleanup_undo.register()
     job_operator.register()
+    bpy.types.TOPBAR_MT_file_export.append(operators.export_print.menu_func)
 
 
 def unregister():
+    bpy.types.TOPBAR_MT_file_export.remove(operators.export_print.menu_func)
     job_operator.unregister()      # running jobs end first (their timers, their threads)
     cleanup_undo.unregister()
     panels.places.remove_menus()

@@ -123,6 +123,23 @@ def get(context=None) -> "MapsmithPreferences":
     return context.preferences.addons[__package__].preferences
 
 
+def _bed_prop(axis: str, default: float):
+    return FloatProperty(
+        name=f"Bed {axis}", default=default, min=1.0, max=5000.0,
+        description=f"Your printer's build volume along {axis}, in millimetres: Export for "
+                    "3D Print warns when a print does not fit and can scale it down")
+
+
+def bed_size_mm(prefs) -> tuple:
+    return (prefs.bed_size_x, prefs.bed_size_y, prefs.bed_size_z)
+
+
+def _draw_printing(prefs, layout):
+    col = layout.column(heading="3D Printer Bed (mm)", align=True)
+    for axis in "xyz":
+        col.prop(prefs, f"bed_size_{axis}")
+
+
 class MapsmithPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
@@ -152,6 +169,11 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
                     "extension's user folder, so re-running after a restart costs no credit. "
                     "Answers are always kept in memory for this session")
 
+    # -- 3D printing (mapsmith.export_print) ------------------------------------------------
+    bed_size_x: _bed_prop("X", 220.0)
+    bed_size_y: _bed_prop("Y", 220.0)
+    bed_size_z: _bed_prop("Z", 250.0)
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
@@ -180,6 +202,7 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         col.prop(self, "timeout_s")
         col.prop(self, "max_retries")
         self.draw_cache(layout)
+        _draw_printing(self, layout)
 
     def draw_cache(self, layout):
         """The answer cache: keep answers on disk (off by default) and Clear Cache."""

@@ -123,6 +123,8 @@ def decode(data: bytes, *, service: str, mode: Optional[str] = None,
 
     ``mode`` ("L", "RGB", "RGBA") converts the result; asking for "RGBA" from an image without
     transparency is an error, since a cutout without alpha would silently be the whole photo.
+    ``mode="F"`` (depth) gives grey float32 0..1 at the answer's own precision: 16-bit
+    answers keep their 65536 levels instead of being cut to 8 bits.
     ``size`` (w, h) is the size the service must answer with.
     """
     damaged = f"{service}: the service sent back a damaged or incomplete image"
@@ -141,11 +143,23 @@ def decode(data: bytes, *, service: str, mode: Optional[str] = None,
     has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
     if mode == "RGBA" and not has_alpha:
         raise ProviderError(f"{service}: the service sent back an image without transparency")
+    if mode == "F":
+        return _unit_float(img)
     if img.mode in ("I;16", "I;16B", "I") and mode == "L":
         img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).astype(np.uint8))
     if mode is not None and img.mode != mode:
         img = img.convert(mode)
     return np.asarray(img).copy()
+
+
+def _unit_float(img: Image.Image) -> np.ndarray:
+    """Grey float32 0..1: 16-bit (I;16*, and I as Pillow opens 16-bit PNGs) / 65535, float as
+    is, anything else through 8-bit grey / 255 (Pillow has no 16-bit colour modes)."""
+    if img.mode.startswith("I"):
+        return (np.asarray(img, dtype=np.float64) / 65535.0).clip(0.0, 1.0).astype(np.float32)
+    if img.mode == "F":
+        return np.clip(np.nan_to_num(np.asarray(img, dtype=np.float32)), 0.0, 1.0)
+    return np.asarray(img.convert("L"), dtype=np.float32) / np.float32(255.0)
 
 
 def scaled_size(size: tuple, limits: Limits) -> tuple:

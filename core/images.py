@@ -361,3 +361,14 @@ def to_uint8(x: np.ndarray, *, peak: float = 1.0) -> np.ndarray:
     if peak == 255.0:
         return np.clip(x + 0.5, 0.0, 255.0).astype(np.uint8)
     return (np.clip(x, 0.0, peak) * (255.0 / peak) + 0.5).astype(np.uint8)
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    """Perceived lightness, CIE L* / 100: float32 (H, W) in 0..1 from sRGB-encoded uint8 or
+    float (H, W, 3|4) or grey (H, W). Equal steps of L* look like equal steps of grey, so
+    mid-tones keep their spacing (unlike raw sRGB values or linear luminance)."""
+    linear = srgb_to_linear(to_float_rgb(rgb))
+    y = linear @ np.array([0.2126, 0.7152, 0.0722], np.float32)   # Rec. 709 / sRGB luminance
+    eps = (6.0 / 29.0) ** 3
+    f = np.where(y > eps, np.cbrt(np.maximum(y, eps)), y / (3 * (6.0 / 29.0) ** 2) + 4.0 / 29.0)
+    return np.clip((116.0 * f - 16.0) / 100.0, 0.0, 1.0).astype(np.float32)

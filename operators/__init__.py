@@ -1,7 +1,7 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import (background, cleanup, connection, job_control, keys, material, normals,
-               open_image, relief)
+from . import (background, cleanup, connection, export_print, job_control, keys, lithophane,
+               material, normals, open_image, relief)
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -15,4 +15,6 @@ classes = (
     keys.MAPSMITH_OT_forget_keys,
     open_image.MAPSMITH_OT_relief_from_file,
     *job_control.classes,
+    export_print.MAPSMITH_OT_export_print,
+    lithophane.MAPSMITH_OT_lithophane,
 )

@@ -6,6 +6,7 @@ from .. import preferences, providers
 from ..blender import job_session, sources
 from ..operators import background, material, normals, relief
 from . import places
+from ..operators import lithophane
 
 
 def _draw_source(layout, context):
@@ -136,10 +137,22 @@ class _MaterialPanel(_CapabilityPanel):
     icon = "MATERIAL"
 
 
+class _PrintPanel(_CapabilityPanel):
+    bl_label = "3D Print"
+    op = lithophane.MAPSMITH_OT_lithophane
+    icon = "IMAGE_REFERENCE"
+
+    def draw(self, context):
+        super().draw(context)
+        self.layout.separator()
+        self.layout.operator("mapsmith.export_print", icon="EXPORT")
+
+
 def _sub_panels():
     made = []
     for space, parent in (("VIEW_3D", MAPSMITH_PT_view3d), ("IMAGE_EDITOR", MAPSMITH_PT_image)):
-        for base in (_MaterialPanel, _ReliefPanel, _NormalsPanel, _BackgroundPanel):
+        for base in (_MaterialPanel, _ReliefPanel, _NormalsPanel, _BackgroundPanel,
+                     _PrintPanel):
             name = f"{parent.bl_idname}_{base.op.bl_idname.split('.')[1]}"
             made.append(type(name, (base, bpy.types.Panel), {
                 "bl_idname": name, "bl_space_type": space, "bl_parent_id": parent.bl_idname}))

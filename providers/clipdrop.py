@@ -51,9 +51,8 @@ class ClipDropProvider(Provider):
         return image, fitted, http.credits_from(response, self.id)
 
     def depth(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:
-        grey, fitted, credits = self._portrait("depth", rgb, "L", cancel)
-        depth = images.resize(grey.astype(np.float32) / 255.0, *fitted.source_shape,
-                              filter="lanczos")
+        grey, fitted, credits = self._portrait("depth", rgb, "F", cancel)  # 16-bit stays 16
+        depth = images.resize(grey.astype(np.float32), *fitted.source_shape, filter="lanczos")
         return Result(depth, credits)
 
     def normals(self, rgb: np.ndarray, *, cancel: CancelToken = NEVER_CANCELLED) -> Result:

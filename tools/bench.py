@@ -15,6 +15,7 @@
   are here, each with the bound it should stay under);
 - Adjust Last Operation on a 1024² relief with another Strength: the answer comes from the
   answer cache (main-thread time, requests sent: 0; naive: the first run, with its request);
+- printing: a lithophane, and export_print against Blender's bare STL exporter;
 - peak memory (tracemalloc: Python and numpy allocations) of each.
 
 Timings are the best of a few runs on whatever machine runs this (the figures in the README
@@ -342,6 +343,36 @@ def bench_redo() -> None:
         row("  requests sent by that redo", float(redo_sent), float(sent), None, None,
             unit="requests")
     prefs.clipdrop_url = prefs.clipdrop_api_key = ""
+# -- 7. printing ------------------------------------------------------------------------
+def bench_print() -> None:
+    """mapsmith.lithophane (100 mm, defaults) and mapsmith.export_print of a solid 512 relief
+    and of that lithophane, against the floor: Blender's bare STL exporter (no checks)."""
+    import tempfile
+
+    from skimage import data
+
+    image = blenv.new_image("bench portrait.png", data.astronaut())
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="mapsmith-bench-"))
+    for what, make in (("solid relief 512", lambda: bpy.ops.mapsmith.depth_relief(
+                            image=image.name, resolution=512, solid=True)),
+                       ("lithophane 100 mm", lambda: bpy.ops.mapsmith.lithophane(
+                            image=image.name))):
+        t_make = timed(make)
+        obj = bpy.context.active_object
+        if what.startswith("lithophane"):
+            row("lithophane 100 mm (job + mesh)", t_make, None, None, None)
+
+        def ours():
+            bpy.ops.mapsmith.export_print(filepath=str(folder / "ours.stl"))
+
+        def floor():
+            bpy.ops.wm.stl_export(filepath=str(folder / "floor.stl"), export_selected_objects=True,
+                                  global_scale=1000.0)
+
+        t = min(timed(ours) for _ in range(2))
+        tf = min(timed(floor) for _ in range(2))
+        triangles = sum(len(p.vertices) - 2 for p in obj.data.polygons)
+        row(f"export_print {what} ({triangles:,} triangles)", t, None, tf, None)
 
 
 def main() -> int:
@@ -357,6 +388,7 @@ def main() -> int:
     bench_offline((512,) if args.quick else (512, 1024))
     bench_responsiveness()
     bench_redo()
+    bench_print()
     print_table()
     return 0
 

@@ -5,6 +5,7 @@ portrait shipped by scikit-image, and with the offline provider and online acces
 the whole chain through the public operators:
 
     remove background -> cutout plane        depth -> printable relief (+ STL)
+    photo -> lithophane (+ STL, backlit render)
     normals -> normal map                    one-click material
     texture cleanup on a painted region
 
@@ -144,6 +145,56 @@ def render(obj, path: pathlib.Path, *, clay: bool = False, **frame_args) -> None
     layer.material_override = None
 
 
+def print_outputs(photo, relief, out: pathlib.Path, docs) -> None:
+    """The printing part: the relief and a lithophane of the photo through
+    mapsmith.export_print (binary STL in millimetres, laid on the back, checked), and the
+    lithophane rendered with a light behind it (Cycles)."""
+    import math
+    import shutil
+
+    from mathutils import Vector
+
+    bpy.ops.object.select_all(action="DESELECT")
+    relief.select_set(True)
+    bpy.context.view_layer.objects.active = relief
+    # Loose crumbs of the cut-out stay behind: one body on the bed.
+    bpy.ops.mapsmith.export_print(filepath=str(out / "portrait_relief.stl"),
+                                  largest_part_only=True)
+    bpy.ops.mapsmith.lithophane(image=photo.name)            # 100 mm, 0.8-3 mm, 0.4 mm nozzle
+    litho = bpy.context.active_object
+    bpy.ops.mapsmith.export_print(filepath=str(out / "portrait_lithophane.stl"))
+
+    scene = bpy.context.scene
+    background = scene.world.node_tree.nodes["Background"].inputs["Strength"]
+    saved = (background.default_value, scene.cycles.samples, scene.render.resolution_x,
+             {o: o.hide_render for o in scene.objects})
+    background.default_value = 0.0                           # a dark room, a lamp behind
+    for o in scene.objects:
+        o.hide_render = o is not litho
+    lamp = bpy.data.objects.new("Backlight", bpy.data.lights.new("Backlight", "AREA"))
+    lamp.data.energy, lamp.data.size = 0.6, 0.09
+    lamp.location = litho.location + litho.matrix_world.to_3x3() @ Vector((0.0, 0.0, -0.06))
+    lamp.rotation_euler = (-math.pi / 2.0, 0.0, 0.0)         # shining towards -Y: the camera
+    lamp.visible_camera = False
+    scene.collection.objects.link(lamp)
+    scene.cycles.samples = 24
+    scene.render.resolution_x = scene.render.resolution_y = 320
+    frame(litho, scene.camera, angle=(math.radians(90), 0.0, 0.0))
+    scene.render.filepath = str(out / "lithophane.png")
+    bpy.ops.render.render(write_still=True)
+    bpy.data.objects.remove(lamp)
+    background.default_value, scene.cycles.samples = saved[0], saved[1]
+    scene.render.resolution_x = scene.render.resolution_y = saved[2]
+    for o, hidden in saved[3].items():
+        o.hide_render = hidden
+    litho.location.x = 2.6                                   # beside the others in the .blend
+    if docs:
+        pathlib.Path(docs).mkdir(parents=True, exist_ok=True)
+        shutil.copy(out / "lithophane.png", pathlib.Path(docs) / "demo_lithophane.png")
+    for name in ("portrait_relief.stl", "portrait_lithophane.stl", "lithophane.png"):
+        print(f"demo: wrote {out / name} ({(out / name).stat().st_size / 1024:.0f} KB)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo_out")
@@ -177,12 +228,8 @@ def main() -> int:
                                       solid=True)
     relief = bpy.context.active_object
     stl = out / "portrait_relief.stl"
-    with step("relief -> STL"):
-        bpy.ops.object.select_all(action="DESELECT")
-        relief.select_set(True)
-        bpy.context.view_layer.objects.active = relief
-        # Slicers read STL numbers as millimetres: the 0.2 m relief becomes 200 mm.
-        bpy.ops.wm.stl_export(filepath=str(stl), export_selected_objects=True, global_scale=1000)
+    with step("relief -> STL, lithophane -> STL (export_print)"):
+        print_outputs(photo, relief, out, args.docs)
 
     with step("one-click material"):
         bpy.ops.mapsmith.material_setup(image=photo.name)

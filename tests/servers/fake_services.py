@@ -100,6 +100,7 @@ class FakeServices:
                         BROKE_KEY: 0}
         self.rate_limits = {"cleanup": 50, "depth": 60, "normals": 60}
         self.rate_period = 60.0
+        self.depth_16bit = False  # True: depth answers as a 16-bit grey PNG (a compatible server)
         self.requests: list = []
         self._faults: list = []
         self._hits: dict = {}
@@ -416,6 +417,8 @@ def _clipdrop(srv: FakeServices, route: str, rec: Record, key: str, fault):
             error(400, "mask_file must contain only 0 and 255 values")
         out = inpaint(rgb, mask.array().reshape(rgb.shape[:2] + (-1,))[:, :, 0] / 255.0)
         ctype, fmt = "image/png", "PNG"
+    elif route == "depth" and srv.depth_16bit:
+        out, ctype, fmt = (depth_of(rgb) * 65535 + 0.5).astype(np.uint16), "image/png", "PNG"
     elif route == "depth":
         out, ctype, fmt = (depth_of(rgb) * 255 + 0.5).astype(np.uint8), "image/jpeg", "JPEG"
     else:

@@ -109,3 +109,22 @@ def test_fit_shrinks_when_no_lossy_format_is_allowed():
 def test_fit_gives_up_with_a_clear_error():
     with pytest.raises(ProviderError, match="^Erase: .*cannot be made small enough"):
         image_files.fit(noise(64, 64), image_files.Limits(("PNG",), max_bytes=10), service="Erase")
+
+
+def test_16_bit_grey_keeps_every_level_as_float():
+    """A 16-bit depth answer decoded with mode F keeps its 65536 levels (it used to be cut to
+    8 bits: 256 levels, steps of 1/255 that print as terraces)."""
+    ramp = np.arange(0, 65536, 16, dtype=np.uint16).reshape(64, 64)
+    buf = io.BytesIO()
+    Image.fromarray(ramp).save(buf, "PNG")
+    out = image_files.decode(buf.getvalue(), service="S", mode="F", size=(64, 64))
+    assert out.dtype == np.float32 and out.shape == (64, 64)
+    np.testing.assert_allclose(out, ramp / 65535.0, atol=1e-7)
+    assert np.unique(out).size == 4096
+    # 8-bit and colour answers come back as the same 0..1 scale.
+    grey8 = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    out8 = image_files.decode(image_files.encode(grey8), service="S", mode="F")
+    np.testing.assert_allclose(out8, grey8 / 255.0, atol=1e-7)
+    rgb = np.repeat(grey8[..., None], 3, axis=2)
+    np.testing.assert_allclose(image_files.decode(image_files.encode(rgb), service="S", mode="F"),
+                               grey8 / 255.0, atol=1e-7)

@@ -177,3 +177,17 @@ def test_connection_check_spends_no_credit(services):
     status = clipdrop(services).test_connection()
     assert status.startswith("ClipDrop: reachable, key not refused")
     assert services.credits[CLIPDROP_KEY] == 1000 and services.requests[-1].status == 400
+
+
+def test_depth_keeps_a_16_bit_answer_at_full_precision(services):
+    """A compatible server answering a 16-bit PNG: the depth keeps its fine levels (it used
+    to be cut to 256 levels when decoded)."""
+    from mapsmith.tests.servers.fake_services import depth_of
+    services.depth_16bit = True
+    img = portrait()
+    d = clipdrop(services).depth(img).image
+    assert d.dtype == np.float32 and d.shape == (48, 64)
+    expected = (depth_of(img) * 65535 + 0.5).astype(np.uint16) / 65535.0
+    np.testing.assert_allclose(d, expected, atol=1e-6)
+    inside = d[d > 0]
+    assert np.abs(inside * 255 - np.round(inside * 255)).max() > 0.1   # not on the 8-bit grid

@@ -1,0 +1,187 @@
+"""Is a mesh ready to print? Placement on the bed and the checks a slicer cares about. bpy-free.
+
+A mesh comes in as the flat arrays Blender's ``foreach_get`` gives (:class:`Polygons`), in
+millimetres. :func:`lay_on_bed` puts it where a slicer expects it: lowest point at Z = 0,
+centred on the origin in X and Y (slicers put the file's origin at the bed's centre, or
+centre what they load). :func:`inspect` then reports what an artist needs before printing:
+size, volume, triangle count, separate bodies, and whether it is watertight and manifold.
+The watertight and manifold test is the relief's own (``relief_mesh.check_manifold``), which
+works on any polygon mesh in this layout.
+
+The thinnest wall needs ray casts, which Blender's BVH tree does fast: the Blender layer
+measures it (``blender/printing.py``) and :func:`summary` puts it into words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from . import relief_mesh
+from .errors import InputError
+
+DEFAULT_BED_MM = (220.0, 220.0, 250.0)   # a common desktop printer (Prusa MK-class, Ender 3)
+NOZZLE_MM = 0.4                          # the usual nozzle: thinner walls may not print
+
+
+@dataclasses.dataclass
+class Polygons:
+    """Polygon mesh arrays: vertex positions (V, 3), each loop's vertex (L,), each polygon's
+    first loop and size (P,). The attribute names match ``relief_mesh.ReliefMesh``, so its
+    checks run on either."""
+
+    co: np.ndarray
+    loop_vertex: np.ndarray
+    poly_start: np.ndarray
+    poly_size: np.ndarray
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.co.shape[0])
+
+    @property
+    def num_polygons(self) -> int:
+        return int(self.poly_start.shape[0])
+
+    @property
+    def num_triangles(self) -> int:
+        """Triangles once every n-gon is split (what an STL file holds)."""
+        return int(np.sum(self.poly_size.astype(np.int64) - 2))
+
+    def polygon_loops(self):
+        """Yield (size, loop starts) for each polygon size present."""
+        for size in np.unique(self.poly_size):
+            yield int(size), self.poly_start[self.poly_size == size]
+
+
+@dataclasses.dataclass
+class Report:
+    size_mm: Tuple[float, float, float]
+    volume_cm3: float
+    triangles: int
+    bodies: int
+    manifold: dict                      # relief_mesh.check_manifold's answer
+    thinnest_wall_mm: Optional[float] = None
+
+    @property
+    def watertight(self) -> bool:
+        return bool(self.manifold["watertight"])
+
+
+def lay_on_bed(co: np.ndarray) -> np.ndarray:
+    """float64 copy of ``co`` moved so the lowest point is at Z = 0 and the bounding box is
+    centred on the origin in X and Y."""
+    co = np.asarray(co, dtype=np.float64)
+    if co.size == 0:
+        raise InputError("The mesh has no vertices: nothing to print")
+    lo, hi = co.min(axis=0), co.max(axis=0)
+    shift = np.array([-(lo[0] + hi[0]) / 2.0, -(lo[1] + hi[1]) / 2.0, -lo[2]])
+    return co + shift
+
+
+def size_of(co: np.ndarray) -> Tuple[float, float, float]:
+    span = np.asarray(co, dtype=np.float64).max(axis=0) - np.asarray(co).min(axis=0)
+    return float(span[0]), float(span[1]), float(span[2])
+
+
+def fit_factor(size_mm, bed_mm=DEFAULT_BED_MM) -> float:
+    """The uniform scale (at most 1) that makes ``size_mm`` fit ``bed_mm`` (x, y, z)."""
+    factors = [b / s for s, b in zip(size_mm, bed_mm) if s > 0]
+    return min([1.0] + factors)
+
+
+def fits(size_mm, bed_mm=DEFAULT_BED_MM, tolerance: float = 1e-6) -> bool:
+    return all(s <= b * (1.0 + tolerance) for s, b in zip(size_mm, bed_mm))
+
+
+def body_labels(mesh: Polygons) -> np.ndarray:
+    """Each vertex's connected part (vertices joined by the polygons' edges), as a slicer
+    sees them: the smallest vertex index of the part. Union-find with pointer jumping in
+    numpy: a few dozen passes for millions of loops."""
+    n = mesh.num_vertices
+    lv = mesh.loop_vertex.astype(np.int64)
+    # Each loop's vertex joined to the first vertex of its polygon: enough to link them all.
+    first = np.repeat(lv[mesh.poly_start], mesh.poly_size)
+    parent = np.arange(n, dtype=np.int64)
+    while True:
+        pa, pb = parent[lv], parent[first]
+        moved = pa != pb
+        if not moved.any():
+            return parent
+        lo, hi = np.minimum(pa[moved], pb[moved]), np.maximum(pa[moved], pb[moved])
+        np.minimum.at(parent, hi, lo)
+        while True:                      # compress: every vertex points at its root
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+
+
+def count_bodies(mesh: Polygons) -> int:
+    """Connected parts (see :func:`body_labels`); loose vertices do not count."""
+    if mesh.num_polygons == 0:
+        return 0
+    return int(np.unique(body_labels(mesh)[mesh.loop_vertex]).size)
+
+
+def largest_body(mesh: Polygons) -> Tuple[Polygons, int, float]:
+    """The part with the most faces alone (vertices compacted), how many other parts were
+    left out, and the fraction of the faces they had."""
+    labels = body_labels(mesh)
+    poly_label = labels[mesh.loop_vertex[mesh.poly_start]]
+    parts, counts = np.unique(poly_label, return_counts=True)
+    best = parts[int(np.argmax(counts))]
+    dropped = 1.0 - float(counts.max()) / float(counts.sum())
+    keep = poly_label == best
+    size = mesh.poly_size[keep]
+    loops = np.repeat(mesh.poly_start[keep], size) + (
+        np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size))
+    loop_vertex = mesh.loop_vertex[loops]
+    used, remap = np.unique(loop_vertex, return_inverse=True)
+    start = np.zeros_like(size)
+    np.cumsum(size[:-1], out=start[1:])
+    return (Polygons(mesh.co[used], remap.astype(np.int64), start, size), int(parts.size - 1),
+            dropped)
+
+
+def inspect(mesh: Polygons) -> Report:
+    """Size, volume (cm3, from the divergence theorem, so meaningful when watertight),
+    triangle count, bodies and the manifold checks of a mesh in millimetres."""
+    if mesh.num_polygons == 0:
+        raise InputError("The mesh has no faces: nothing to print")
+    checks = relief_mesh.check_manifold(mesh)
+    return Report(size_mm=size_of(mesh.co), volume_cm3=relief_mesh.volume(mesh) / 1000.0,
+                  triangles=mesh.num_triangles, bodies=count_bodies(mesh), manifold=checks)
+
+
+def problems(report: Report) -> str:
+    """Why the mesh cannot be printed as it is ('' when it can): open edges, edges or
+    vertices shared by too many faces, faces pointing inwards."""
+    m = report.manifold
+    found = []
+    if m["boundary_edges"]:
+        found.append(f"{m['boundary_edges']:,} open edges (holes)")
+    if m["nonmanifold_edges"]:
+        found.append(f"{m['nonmanifold_edges']:,} edges shared by more than two faces")
+    if m["nonmanifold_vertices"]:
+        found.append(f"{m['nonmanifold_vertices']:,} vertices where parts touch at a point")
+    if m["misoriented_edges"]:
+        found.append(f"{m['misoriented_edges']:,} edges between faces facing opposite ways")
+    if not found and report.volume_cm3 < 0:
+        found.append("its faces point inwards")
+    return ", ".join(found)
+
+
+def summary(report: Report) -> str:
+    """One line for the status bar: size, volume, thinnest wall, triangles."""
+    x, y, z = report.size_mm
+    text = (f"{x:.1f} x {y:.1f} x {z:.1f} mm, {report.volume_cm3:.1f} cm3, "
+            f"{report.triangles:,} triangles")
+    if report.thinnest_wall_mm is not None and math.isfinite(report.thinnest_wall_mm):
+        text += f", thinnest wall {report.thinnest_wall_mm:.2f} mm"
+    if report.bodies > 1:
+        text += f", {report.bodies} separate parts"
+    return text
