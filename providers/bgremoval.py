@@ -48,9 +48,11 @@ class BackgroundRemovalProvider(Provider):
                  422: "the service received no image"}
         cancel.progress(0.3, f"Waiting for {self.label}")
         try:
+            # JSON holding one base64 PNG of the uploaded size
             response = self._client.request(
                 "POST", self._client.url(BASE, "v1/results"), params={"mode": MODES[mode]},
-                files={"image": (fitted.filename, fitted.data, fitted.mime)}, token=cancel)
+                files={"image": (fitted.filename, fitted.data, fitted.mime)}, token=cancel,
+                max_bytes=image_files.answer_bytes(fitted.size, "PNG", in_json=True))
         except ProviderError as err:
             if err.status in hints:
                 raise self._client.fail(f"{hints[err.status]} ({err.status})",
@@ -77,8 +79,8 @@ class BackgroundRemovalProvider(Provider):
         except (KeyError, IndexError, TypeError, AttributeError):
             raise self._client.fail("the service sent an answer without results") from None
         if status.get("code") != "ok":
-            raise self._client.fail("could not process the image: "
-                                    f"{status.get('message') or 'no reason given'}")
+            reason = self._client.quote(status.get("message") or "no reason given")
+            raise self._client.fail(f"could not process the image: {reason}")
         entities = [e for e in result.get("entities") or [] if isinstance(e, dict)]
         named = [e for e in entities if e.get("name") == f"general-{wanted}"]
         if not (named or entities):
@@ -95,11 +97,11 @@ class BackgroundRemovalProvider(Provider):
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """GET /v1/version and /v1/modes: free, and they prove the key and the host work."""
         response = self._get("v1/version", cancel)
-        version = response.text.strip().strip('"') or "unknown version"
+        version = self._client.text(response, 40).strip('"') or "unknown version"
         offered = self.modes(cancel=cancel)
         missing = [m for m in MODES.values() if m not in offered]
         credits = http.credits_from(response, self.id)
-        status = f"{self.label}: service {version[:40]}"
+        status = f"{self.label}: service {version}"
         if missing:
             status += f", missing modes {', '.join(missing)}"
         return status + (f", {credits}" if credits else ", ready")

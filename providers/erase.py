@@ -35,15 +35,18 @@ class EraseProvider(Provider):
         self.seed = seed  # 0 = the service picks one; Result.note reports the one used
         self._client = http.Client(self.label, settings, lambda key: {"authorization": key})
 
-    def _post(self, files: dict, data: dict, cancel: CancelToken):
+    def _post(self, files: dict, data: dict, size: tuple, cancel: CancelToken):
         url = self._client.url(BASE, PATH)
         cancel.progress(0.3, f"Waiting for {self.label}")
-        response = self._client.request("POST", url, files=files, data=data, token=cancel)
+        # JSON holding the base64 image in output_format, at the uploaded size
+        cap = image_files.answer_bytes(size, self.output_format.upper(), in_json=True)
+        response = self._client.request("POST", url, files=files, data=data, token=cancel,
+                                        max_bytes=cap)
         body = self._client.json(response)
         if not isinstance(body, dict) or body.get("code") != 0:
             message = body.get("message") if isinstance(body, dict) else None
             raise self._client.fail(f"the service could not process the image: "
-                                    f"{message or 'no reason given'}")
+                                    f"{self._client.quote(message or 'no reason given')}")
         return response, body
 
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
@@ -62,7 +65,7 @@ class EraseProvider(Provider):
         data = {"output_format": self.output_format}
         if self.seed:
             data["seed"] = str(int(self.seed))
-        response, body = self._post(files, data, cancel)
+        response, body = self._post(files, data, fitted.size, cancel)
         cancel.progress(0.8, "Reading the answer")
         result = body.get("data") if isinstance(body.get("data"), dict) else {}
         image = image_files.decode_base64(result.get("image"), service=self.label, mode="RGB",
