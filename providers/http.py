@@ -488,11 +488,10 @@ class Client:
                          "service may be busy, try again", retryable=True)
 
     def _too_large(self, limit: int, announced: Optional[int]) -> ProviderError:
-        size = f" ({_megabytes(announced)} announced)" if announced else ""
-        return self.fail(f"the answer is larger than this request's answer can be "
-                         f"(over {_megabytes(limit)}){size}, so it was not read; the server "
-                         "at this address is not behaving like the service: try again, or "
-                         "check the service URL")
+        size = f"{_megabytes(announced)} announced; " if announced else ""
+        return self.fail(f"the answer is too large ({size}at most {_megabytes(limit)} "
+                         "expected), so it was not read; the server at this address does not "
+                         "behave like the service: try again, or check the service URL")
 
     def status_error(self, response: requests.Response, hints: Optional[dict] = None):
         """A non-2xx answer -> ProviderError; ``hints`` overrides the text per status."""
