@@ -70,7 +70,8 @@ class EraseProvider(Provider):
         result = body.get("data") if isinstance(body.get("data"), dict) else {}
         image = image_files.decode_base64(result.get("image"), service=self.label, mode="RGB",
                                       size=fitted.size)
-        note = f"seed {result['seed']}" if result.get("seed") is not None else ""
+        seed = result.get("seed")
+        note = f"seed {self._client.quote(seed, 40)}" if seed is not None else ""
         return Result(image_files.resize(image, fitted.source_size), http.credits_from(response, self.id),
                       note)
 

@@ -424,13 +424,20 @@ def _error_body(path: str, status: int, text: str):
 
 
 def _echo(reply: _Reply, key: Optional[str]) -> _Reply:
-    """The reply with the key that arrived appended to its texts (a careless server)."""
-    body, extra = reply.body, f" (key {key})"
-    if isinstance(body, str):
-        body += extra
-    elif isinstance(body, dict):
-        body = {k: (v + extra if isinstance(v, str) and k in ("error", "message", "detail")
-                    else v) for k, v in body.items()}
+    """The reply with the key that arrived appended to its texts (a careless server): a text
+    body, and every error, message, detail or seed field of a JSON body, however deep."""
+    extra = f" (key {key})"
+
+    def echo(value, name=None):
+        if isinstance(value, dict):
+            return {k: echo(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [echo(v) for v in value]
+        if name in ("error", "message", "detail", "seed"):
+            return f"{value}{extra}"
+        return value
+
+    body = reply.body + extra if isinstance(reply.body, str) else echo(reply.body)
     return _Reply(reply.status, body, reply.ctype, reply.headers)
 
 

@@ -293,7 +293,9 @@ def test_a_key_the_server_echoes_is_masked_everywhere(services, caplog):
     with pytest.raises(ProviderError) as e:
         _provider("ERASE", services, wrong).cleanup(portrait(), _mask())
     assert_no_secret(e.value, wrong)
-    for key in (RAPIDAPI_KEY, wrong):
+    note = _provider("ERASE", services, ERASE_KEY).cleanup(portrait(), _mask()).note
+    assert note == "seed 1050625087 (key ***)"                  # the report shows the note
+    for key in (RAPIDAPI_KEY, ERASE_KEY, wrong):
         assert key not in caplog.text
 
 
