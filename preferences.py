@@ -47,9 +47,19 @@ def _key_prop(record: ProviderRecord):
     )
 
 
+def _drop_url_credentials(prefs, _context):
+    """A user name or password typed into a URL preference is removed at once: preferences
+    are saved to userpref.blend, and Mapsmith sends only the API key."""
+    from .providers.http import url_credentials, without_credentials  # requests: on use only
+    for prop in prefs.bl_rna.properties:
+        name = prop.identifier
+        if name.endswith("_url") and url_credentials(getattr(prefs, name)):
+            setattr(prefs, name, without_credentials(getattr(prefs, name)))
+
+
 def _url_prop(record: ProviderRecord):
     return StringProperty(
-        name=f"{record.label} URL", default="",
+        name=f"{record.label} URL", default="", update=_drop_url_credentials,
         description=(f"Base URL of a proxy or compatible server. Empty: "
                      f"{' and '.join(record.official_bases)}"),
     )

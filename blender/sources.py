@@ -92,8 +92,8 @@ def has_source(context, name: str = "") -> bool:
         return False
     if image is not None:
         return True
-    render = bpy.data.images.get("Render Result")
-    return render is not None and render.has_data
+    # Not render.has_data: it stays False after a scripted bpy.ops.render.render().
+    return bpy.data.images.get("Render Result") is not None
 
 
 NO_SOURCE = ("No image: open one in the Image Editor, select an Image Texture node, or "
@@ -115,7 +115,7 @@ def source_problem(context) -> str:
     if image is None:
         if has_source(context):                  # the last render
             return ""
-    elif usable(image) or (image.type == "RENDER_RESULT" and image.has_data):
+    elif usable(image) or image.type == "RENDER_RESULT":
         return ""
     if any(usable(other) for other in bpy.data.images):
         return ""
@@ -124,7 +124,9 @@ def source_problem(context) -> str:
     return NO_SOURCE
 
 
-def _read_render_result(image) -> np.ndarray:
+def _read_render_result(image) -> Optional[np.ndarray]:
+    """The render's pixels, or None when there is no render to read (none yet, or the file
+    was reopened: Blender keeps the Render Result image but not its pixels)."""
     from PIL import Image as PILImage
 
     fd, path = tempfile.mkstemp(suffix=".png", prefix="mapsmith-render-")
@@ -134,7 +136,10 @@ def _read_render_result(image) -> np.ndarray:
     saved = (settings.file_format, settings.color_mode, settings.color_depth)
     try:
         settings.file_format, settings.color_mode, settings.color_depth = "PNG", "RGBA", "8"
-        image.save_render(filepath=path, scene=scene)
+        try:
+            image.save_render(filepath=path, scene=scene)
+        except RuntimeError:  # "Image 'Render Result' does not have any image data"
+            return None
         with PILImage.open(path) as im:
             return np.asarray(im.convert("RGBA")).copy()
     finally:
@@ -147,11 +152,16 @@ def resolve(context, name: str = "") -> Source:
     image = find_image(context, name)
     if image is None:
         render = bpy.data.images.get("Render Result")
-        if render is None or not render.has_data:
+        rgba = _read_render_result(render) if render is not None else None
+        if rgba is None:
             raise SourceError(NO_SOURCE)
-        return Source("Render", None, _read_render_result(render))
+        return Source("Render", None, rgba)
     if image.type == "RENDER_RESULT":
-        return Source("Render", None, _read_render_result(image))
+        rgba = _read_render_result(image)
+        if rgba is None:
+            raise SourceError(f'"{image.name}" holds no render yet: render first (F12, or '
+                              "bpy.ops.render.render() in a script), or choose another image")
+        return Source("Render", None, rgba)
     if image.source not in {"FILE", "GENERATED"}:
         raise SourceError(f'"{image.name}" is a {image.source.lower()} image; use a still image')
     return Source(image.name, image, pixels.read_display_uint8(image))

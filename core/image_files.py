@@ -25,6 +25,14 @@ MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSION = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 JPEG_QUALITY = 95  # re-encoding for size only: keep it visually lossless
 
+# The most bytes one pixel of a legitimate answer can take, per format: an 8-bit RGBA PNG
+# that did not compress at all (4 bytes and deflate's framing), a JPEG of pure noise at
+# quality 100 without chroma subsampling (measured with Pillow: 1.6 bytes per grey pixel,
+# 4.1 per RGB pixel). Base64 in JSON adds a third; ANSWER_SLACK covers headers, metadata
+# (an ICC profile) and the JSON around the image.
+ANSWER_BYTES_PER_PIXEL = {"PNG": 4.05, "JPEG": 5.0, "WEBP": 4.05}
+ANSWER_SLACK = 1 << 20
+
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
@@ -117,6 +125,14 @@ def encode(array: np.ndarray, fmt: str = "PNG", *, quality: int = JPEG_QUALITY) 
     return buf.getvalue()
 
 
+def answer_bytes(size: tuple, fmt: str, *, in_json: bool = False) -> int:
+    """The size cap of an answer holding one ``fmt`` image of ``size`` (w, h): what the
+    service can legitimately send back for that upload (``in_json``: base64 in a JSON
+    answer), never less than ANSWER_SLACK."""
+    n = size[0] * size[1] * ANSWER_BYTES_PER_PIXEL[fmt]
+    return int(n * (4 / 3 if in_json else 1)) + ANSWER_SLACK
+
+
 def decode(data: bytes, *, service: str, mode: Optional[str] = None,
            size: Optional[tuple] = None) -> np.ndarray:
     """Bytes from a service -> numpy, or a :class:`ProviderError` naming the service.
@@ -125,21 +141,22 @@ def decode(data: bytes, *, service: str, mode: Optional[str] = None,
     transparency is an error, since a cutout without alpha would silently be the whole photo.
     ``mode="F"`` (depth) gives grey float32 0..1 at the answer's own precision: 16-bit
     answers keep their 65536 levels instead of being cut to 8 bits.
-    ``size`` (w, h) is the size the service must answer with.
+    ``size`` (w, h) is the size the service must answer with; it is checked from the header,
+    before any pixel is decoded, so a small file claiming a huge image costs no memory.
     """
     damaged = f"{service}: the service sent back a damaged or incomplete image"
     if not data:
         raise ProviderError(f"{service}: the service sent back an empty image")
     try:
         with Image.open(io.BytesIO(data)) as probe:
+            if size is not None and probe.size != tuple(size):
+                raise ProviderError(f"{service}: the service sent back a {probe.size[0]}x"
+                                    f"{probe.size[1]} image for a {size[0]}x{size[1]} input")
             probe.verify()  # structure and checksums; the image is unusable afterwards
         img = Image.open(io.BytesIO(data))
         img.load()  # raises on truncated pixel data (LOAD_TRUNCATED_IMAGES stays False)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ProviderError(damaged) from None
-    if size is not None and img.size != tuple(size):
-        raise ProviderError(f"{service}: the service sent back a {img.size[0]}x{img.size[1]} "
-                            f"image for a {size[0]}x{size[1]} input")
     has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
     if mode == "RGBA" and not has_alpha:
         raise ProviderError(f"{service}: the service sent back an image without transparency")

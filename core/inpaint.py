@@ -141,7 +141,9 @@ def _check(rgb, mask):
         raise ValueError(f"mask {hole.shape} does not match the image {rgb.shape[:2]}")
     hole = hole > 0
     if hole.all():
-        raise InputError("The mask covers the whole image: there is nothing to fill it from")
+        raise InputError("The mask covers the whole image: there is nothing to fill it from. "
+                         "Paint only over what should go, leaving some of the texture "
+                         "unpainted")
     return rgb, hole
 
 

@@ -51,9 +51,12 @@ class BackgroundRemovalProvider(Provider):
                  422: "the service received no image"}
         cancel.progress(0.3, f"Waiting for {self.label}")
         try:
+            # JSON holding one base64 PNG of the uploaded size
             response = self.client.request(
-                "POST", self.client.url(self.record.endpoint("results")), params={"mode": MODES[mode]},
-                files={"image": (fitted.filename, fitted.data, fitted.mime)}, token=cancel)
+                "POST", self.client.url(self.record.endpoint("results")),
+                params={"mode": MODES[mode]},
+                files={"image": (fitted.filename, fitted.data, fitted.mime)}, token=cancel,
+                max_bytes=image_files.answer_bytes(fitted.size, "PNG", in_json=True))
         except ProviderError as err:
             if err.status in hints:
                 raise self.client.fail(f"{hints[err.status]} ({err.status})",
@@ -80,8 +83,8 @@ class BackgroundRemovalProvider(Provider):
         except (KeyError, IndexError, TypeError, AttributeError):
             raise self.client.fail("the service sent an answer without results") from None
         if status.get("code") != "ok":
-            raise self.client.fail("could not process the image: "
-                                    f"{status.get('message') or 'no reason given'}")
+            reason = self.client.quote(status.get("message") or "no reason given")
+            raise self.client.fail(f"could not process the image: {reason}")
         entities = [e for e in result.get("entities") or [] if isinstance(e, dict)]
         named = [e for e in entities if e.get("name") == f"general-{wanted}"]
         if not (named or entities):
@@ -98,11 +101,11 @@ class BackgroundRemovalProvider(Provider):
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """GET /v1/version and /v1/modes: free, and they prove the key and the host work."""
         response = self._get("version", cancel)
-        version = response.text.strip().strip('"') or "unknown version"
+        version = self.client.text(response, 40).strip('"') or "unknown version"
         offered = self.modes(cancel=cancel)
         missing = [m for m in MODES.values() if m not in offered]
         credits = http.credits_from(response, self.id)
-        status = f"{self.label}: service {version[:40]}"
+        status = f"{self.label}: service {version}"
         if missing:
             status += f", missing modes {', '.join(missing)}"
         return status + (f", {credits}" if credits else ", ready")

@@ -35,16 +35,22 @@ class ClipDropProvider(Provider):
         super().__init__(settings)
         self.client = http.Client(self.label, settings, lambda key: {"x-api-key": key})
 
-    def _post(self, endpoint: str, files, cancel: CancelToken):
+    def _post(self, endpoint: str, files, cancel: CancelToken, answer=None):
+        """``answer``: (size, format) of the image the service sends back, for the cap."""
         url = self.client.url(self.record.endpoint(endpoint))
         pace = http.pacer(endpoint, url, PER_MINUTE[endpoint])
+        cap = image_files.answer_bytes(*answer) if answer else http.DEFAULT_ANSWER_BYTES
         cancel.progress(0.3, f"Waiting for {self.label}")
-        return self.client.request("POST", url, files=files, token=cancel, pace=pace)
+        return self.client.request("POST", url, files=files, token=cancel, pace=pace,
+                                   max_bytes=cap)
 
     def _portrait(self, endpoint: str, rgb: np.ndarray, mode: str, cancel: CancelToken):
         cancel.progress(0.1, "Preparing the image")
         fitted = image_files.fit(image_files.as_rgb(rgb), PORTRAIT_LIMITS, service=self.label)
-        response = self._post(endpoint, {"image_file": (fitted.filename, fitted.data, fitted.mime)}, cancel)
+        # "response mime type will be image/jpeg" (a JPEG of the uploaded size)
+        response = self._post(endpoint,
+                              {"image_file": (fitted.filename, fitted.data, fitted.mime)}, cancel,
+                              answer=(fitted.size, "JPEG"))
         cancel.progress(0.8, "Reading the answer")
         image = image_files.decode(response.content, service=self.label, mode=mode,
                                size=fitted.size)
@@ -70,7 +76,8 @@ class ClipDropProvider(Provider):
             raise ProviderError(f"{self.label}: the mask is empty, nothing to clean up")
         files = {"image_file": (fitted.filename, fitted.data, fitted.mime),
                  "mask_file": ("mask.png", image_files.encode(binary, "PNG"), "image/png")}
-        response = self._post("cleanup", files, cancel)
+        # "a PNG image with the same dimensions as the image_file"
+        response = self._post("cleanup", files, cancel, answer=(fitted.size, "PNG"))
         cancel.progress(0.8, "Reading the answer")
         image = image_files.decode(response.content, service=self.label, mode="RGB",
                                size=fitted.size)

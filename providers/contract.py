@@ -112,11 +112,12 @@ class Result:
 class Settings:
     """What a provider needs from the preferences, captured on the main thread.
 
-    ``api_key`` is excluded from ``repr`` so it can never reach a log line by accident.
+    ``api_key`` and ``base_url`` (which may hold ``user:password@``) are excluded from
+    ``repr`` so they can never reach a log line by accident.
     """
 
     api_key: str = dataclasses.field(default="", repr=False)
-    base_url: str = ""  # empty = the documented official endpoint
+    base_url: str = dataclasses.field(default="", repr=False)  # empty = the official one
     timeout_s: float = 60.0
     max_retries: int = 3
     backoff_s: float = 0.5  # first wait before a retry; doubles each time, capped (http.py)
@@ -147,8 +148,10 @@ class Provider:
     def __init__(self, settings: Settings = Settings()):
         self.settings = settings
 
-    def __repr__(self) -> str:  # never shows the key
-        return f"<{type(self).__name__} {self.settings.base_url or 'official endpoint'}>"
+    def __repr__(self) -> str:  # never shows the key, nor a password in the URL
+        from .http import without_credentials
+        shown = without_credentials(self.settings.base_url) or "official endpoint"
+        return f"<{type(self).__name__} {shown}>"
 
     def _unsupported(self, capability: str):
         raise ProviderError(f"{self.label} does not offer {capability}")

@@ -36,15 +36,18 @@ class EraseProvider(Provider):
         self.seed = seed  # 0 = the service picks one; Result.note reports the one used
         self.client = http.Client(self.label, settings, lambda key: {"authorization": key})
 
-    def _post(self, files: dict, data: dict, cancel: CancelToken):
+    def _post(self, files: dict, data: dict, size: tuple, cancel: CancelToken):
         url = self.client.url(self.record.endpoint("erase"))
         cancel.progress(0.3, f"Waiting for {self.label}")
-        response = self.client.request("POST", url, files=files, data=data, token=cancel)
+        # JSON holding the base64 image in output_format, at the uploaded size
+        cap = image_files.answer_bytes(size, self.output_format.upper(), in_json=True)
+        response = self.client.request("POST", url, files=files, data=data, token=cancel,
+                                       max_bytes=cap)
         body = self.client.json(response)
         if not isinstance(body, dict) or body.get("code") != 0:
             message = body.get("message") if isinstance(body, dict) else None
             raise self.client.fail(f"the service could not process the image: "
-                                    f"{message or 'no reason given'}")
+                                   f"{self.client.quote(message or 'no reason given')}")
         return response, body
 
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
@@ -63,12 +66,13 @@ class EraseProvider(Provider):
         data = {"output_format": self.output_format}
         if self.seed:
             data["seed"] = str(int(self.seed))
-        response, body = self._post(files, data, cancel)
+        response, body = self._post(files, data, fitted.size, cancel)
         cancel.progress(0.8, "Reading the answer")
         result = body.get("data") if isinstance(body.get("data"), dict) else {}
         image = image_files.decode_base64(result.get("image"), service=self.label, mode="RGB",
                                       size=fitted.size)
-        note = f"seed {result['seed']}" if result.get("seed") is not None else ""
+        seed = result.get("seed")
+        note = f"seed {self.client.quote(seed, 40)}" if seed is not None else ""
         return Result(images.resize(image, *fitted.source_shape),
                       http.credits_from(response, self.id), note)
 

@@ -1,18 +1,29 @@
-"""The HTTP side every service client shares: sessions, retries, pacing, error messages.
+"""The HTTP side every service client shares: sessions, deadlines, size caps, retries,
+pacing, error messages.
 
 bpy-free. Decisions that hold for every service:
 
-- Every request has a timeout (``Settings.timeout_s``) and verifies TLS; redirects are not
-  followed (a redirect would carry the key header to another host).
-- The key travels in an auth object, so it is neither in ``repr`` nor replaced by ``.netrc``,
-  and it is scrubbed from any text a server echoes back. A missing key fails before any
-  socket is opened.
+- ``Settings.timeout_s`` bounds each attempt as a whole (connect, upload, answer), not each
+  socket read: a watchdog shuts the attempt's socket when its time is up (or the user
+  cancels), so a server trickling its answer cannot hold a job. All attempts of one call,
+  and the pauses between them, end within ``(max_retries + 1) * timeout_s``.
+- Answers are streamed and capped: the caller says how many bytes its answer can
+  legitimately take (``max_bytes``, derived from the service's document); a bigger answer,
+  announced or not, fails as soon as it is seen, without being read. Error answers are read
+  only as far as their message (:data:`ERROR_BODY_BYTES`).
+- TLS is verified; redirects are not followed (a redirect would carry the key header to
+  another host).
+- Secrets: the key travels in an auth object, so it is neither in ``repr`` nor replaced by
+  ``.netrc``; a key shorter than :data:`MIN_KEY_CHARS` or with odd characters is refused
+  before any socket opens; a service URL holding a user name or password is refused, never
+  echoed. Every text that leaves this module for a message or status line (errors, the
+  service's own words) goes through :func:`scrub` first.
 - 429 and 5xx are retried (POST too: failed calls are not charged) up to
   ``Settings.max_retries`` times, honouring Retry-After, else backing off from
   ``Settings.backoff_s``; all waits go through the :class:`CancelToken`, so Esc works. A
-  Retry-After beyond :data:`MAX_RETRY_AFTER_S` is reported rather than slept through.
-  Connection failures are retried the same way; read failures are not (the service may
-  already have done, and charged, the work).
+  Retry-After beyond :data:`MAX_RETRY_AFTER_S` (or beyond the call's deadline) is reported
+  rather than slept through. Connection failures are retried the same way; read failures and
+  timeouts are not (the service may already have done, and charged, the work).
 - A client-side :class:`Pacer` keeps a batch under a service's per-minute limit.
 - Every failure becomes a :class:`ProviderError` prefixed by the service's name.
 """
@@ -20,26 +31,35 @@ bpy-free. Decisions that hold for every service:
 from __future__ import annotations
 
 import collections
+import email.utils
 import http.client
+import json
+import math
 import re
 import socket
 import threading
 import time
-from typing import Callable, Optional
-from urllib.parse import urlsplit
+from typing import Callable, Iterable, Optional
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, ProtocolError
-from urllib3.util.retry import Retry
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, ProtocolError
 
-from .contract import NEVER_CANCELLED, CancelToken, Credits, ProviderError, Settings
+from .contract import NEVER_CANCELLED, CancelToken, Cancelled, Credits, ProviderError, Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0
 MAX_RETRY_AFTER_S = 60.0
 DETAIL_CHARS = 300  # of a service's own error text
+MIN_KEY_CHARS = 8   # every key these services issue is far longer; shorter is a typo
+DEFAULT_ANSWER_BYTES = 1 << 20   # an answer without an image (version, modes, a JSON note)
+ERROR_BODY_BYTES = 64 << 10      # of an error answer: its message is at the start
+CHUNK_BYTES = 64 << 10
+WATCH_INTERVAL_S = 0.05          # how often the watchdog looks at the cancel token
 
 _STATUS_TEXT = {
     400: "the service rejected the request",
@@ -55,8 +75,42 @@ _STATUS_TEXT = {
 _DNS_TEXT = ("name or service not known", "nodename nor servname", "getaddrinfo failed",
              "temporary failure in name resolution", "no address associated",
              "failed to resolve")
+# scheme://user:password@ (or user:password@ without a scheme) at the start of an address
+_USERINFO = re.compile(r"^([^/?#@]*//)?([^/?#]*)@")
+# the same anywhere in a text (a server or a library quoting an address)
+_USERINFO_IN_TEXT = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s@]*@")
 
 
+# -- secrets ------------------------------------------------------------------------------
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret (as is, URL-quoted or JSON-escaped) replaced by ``***``
+    and every ``user:password@`` in an address removed. Secrets of any length are masked;
+    :class:`Client` refuses keys too short to mask without mangling the message."""
+    forms = set()
+    for secret in secrets:
+        if secret:
+            forms.update({secret, quote(secret, safe=""), json.dumps(secret)[1:-1]})
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return _USERINFO_IN_TEXT.sub(r"\1***@", text)
+
+
+def url_credentials(url: str) -> list:
+    """The user name and password written into ``url`` (none: []), as typed and decoded."""
+    found = _USERINFO.match(url.strip())
+    if not found:
+        return []
+    userinfo = found.group(2)
+    parts = [userinfo, *userinfo.split(":", 1)]
+    return [p for part in parts for p in {part, unquote(part)} if p]
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` removed (an address safe to show or store)."""
+    return _USERINFO.sub(lambda m: m.group(1) or "", url.strip(), count=1)
+
+
+# -- pacing -------------------------------------------------------------------------------
 class Pacer:
     """At most ``per_minute`` starts in any ``period`` seconds (a sliding window).
 
@@ -97,10 +151,119 @@ def credits_from(response: requests.Response, provider: str = "") -> Optional[Cr
     def number(name):
         try:
             return int(float(response.headers[name]))
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):
             return None
     found = Credits(number("x-remaining-credits"), number("x-credits-consumed"), provider)
     return found if (found.remaining, found.consumed) != (None, None) else None
+
+
+# -- the deadline watchdog ----------------------------------------------------------------
+_current = threading.local()  # the running attempt's _Watchdog, in the requesting thread
+
+
+class _Watchdog:
+    """One attempt's end: when ``seconds`` have passed or the token is cancelled, the
+    attempt's sockets are shut down, so a blocked connect, upload or read (or a server
+    trickling its answer byte by byte) returns at once. Use as a context manager around the
+    whole attempt, answer included."""
+
+    def __init__(self, seconds: float, token: CancelToken):
+        self.seconds, self.token = seconds, token
+        self.expired = False
+        self._sockets: list = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="mapsmith-http-deadline",
+                                        daemon=True)
+
+    def __enter__(self) -> "_Watchdog":
+        self._end = time.monotonic() + self.seconds
+        _current.watchdog = self
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _current.watchdog = None
+        self._done.set()
+        self._thread.join()
+        self._sockets.clear()
+
+    def watch(self, sock) -> None:
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(sock)
+                return
+        _shut(sock)
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(WATCH_INTERVAL_S, max(0.0, self._end - time.monotonic()))):
+            if self.token.cancelled or time.monotonic() >= self._end:
+                with self._lock:
+                    self.expired = not self.token.cancelled
+                    sockets = list(self._sockets)
+                for sock in sockets:
+                    _shut(sock)
+                return
+
+
+def _shut(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):  # already closed, or detached by TLS wrapping
+        pass
+
+
+def _watched(sock):
+    watchdog = getattr(_current, "watchdog", None)
+    if watchdog is not None and sock is not None:
+        watchdog.watch(sock)
+    return sock
+
+
+class _WatchedConnection:
+    """Hands each new socket (and its TLS wrapper) to the running attempt's watchdog."""
+
+    def _new_conn(self):
+        return _watched(super()._new_conn())
+
+    def connect(self):
+        super().connect()
+        _watched(self.sock)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = type("WatchedHTTPConnection", (_WatchedConnection, HTTPConnection), {})
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = type("WatchedHTTPSConnection", (_WatchedConnection, HTTPSConnection), {})
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter with watched connections (directly and through an HTTP proxy)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy, **kwargs):
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+def open_session() -> requests.Session:
+    """A session for one attempt: TLS verified, no retries of its own, watched sockets."""
+    session = requests.Session()
+    session.verify = True
+    adapter = _Adapter(max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 class _KeyAuth(requests.auth.AuthBase):
@@ -115,51 +278,41 @@ class _KeyAuth(requests.auth.AuthBase):
         return "<api key>"
 
 
-class _Retry(Retry):
-    """urllib3's Retry, sleeping through the CancelToken, refusing absurd Retry-After."""
+class _NotSent(Exception):
+    """The connection never stood (DNS, refused, connect timeout): safe to send again."""
 
-    service = ""
-    token = NEVER_CANCELLED
-    backoff_s = 0.5
-
-    def new(self, **kw):
-        retry = super().new(**kw)
-        retry.service, retry.token, retry.backoff_s = self.service, self.token, self.backoff_s
-        return retry
-
-    def sleep(self, response=None):
-        delay = None
-        if response is not None and self.respect_retry_after_header:
-            try:
-                delay = self.get_retry_after(response)
-            except InvalidHeader:
-                delay = None
-        if delay is None:
-            delay = min(MAX_BACKOFF_S, self.backoff_s * 2 ** max(0, len(self.history) - 1))
-        if delay > MAX_RETRY_AFTER_S:
-            status = getattr(response, "status", None)
-            raise ProviderError(f"{self.service}: the service is busy and asks to wait "
-                                f"{delay:.0f} s; try again later", status=status, retryable=True)
-        self.token.wait(delay)
+    def __init__(self, error: ProviderError):
+        super().__init__(error.message)
+        self.error = error
 
 
-def open_session(service: str, settings: Settings, token: CancelToken) -> requests.Session:
-    """A session whose adapter retries as described in the module docstring."""
-    retry = _Retry(total=None, connect=settings.max_retries, read=False, other=0,
-                   status=settings.max_retries, status_forcelist=RETRY_STATUSES,
-                   allowed_methods=frozenset({"GET", "POST"}), raise_on_status=False,
-                   respect_retry_after_header=True)
-    retry.service, retry.token, retry.backoff_s = service, token, settings.backoff_s
-    session = requests.Session()
-    session.verify = True
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+class _TooLarge(Exception):
+    def __init__(self, announced: Optional[int] = None):
+        super().__init__()
+        self.announced = announced
 
 
+def _retry_after(response: requests.Response) -> Optional[float]:
+    """Retry-After in seconds (a number or an HTTP date), None when absent or unreadable."""
+    value = (response.headers.get("retry-after") or "").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _megabytes(n: float) -> str:
+    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+
+
+# -- the client ---------------------------------------------------------------------------
 class Client:
-    """One service's HTTP side: URL, key headers, session, error mapping.
+    """One service's HTTP side: URL, key headers, deadline, size cap, retries, messages.
 
     ``key_headers`` turns the key into the service's auth headers.
     """
@@ -170,55 +323,180 @@ class Client:
         self._key_headers = key_headers
 
     def __repr__(self) -> str:
-        return f"<Client {self.service} {self.settings.base_url or 'official endpoint'}>"
+        base = without_credentials(self.settings.base_url) or "official endpoint"
+        return f"<Client {self.service} {self.scrub(base)}>"
+
+    # -- text that leaves this module ---------------------------------------------------
+    def _secrets(self) -> list:
+        key = self.settings.api_key
+        return [key, key.strip(), *url_credentials(self.settings.base_url)]
+
+    def scrub(self, text: str) -> str:
+        """Hide this client's key and URL credentials in ``text`` (see :func:`scrub`)."""
+        return scrub(text, self._secrets())
 
     def fail(self, text: str, **kw) -> ProviderError:
         return ProviderError(self.scrub(f"{self.service}: {text}"), **kw)
 
-    def scrub(self, text: str) -> str:
-        """Hide the key in text a server may echo (a key under 8 characters is no secret,
-        and replacing it would mangle ordinary words)."""
-        key = self.settings.api_key.strip()
-        return text.replace(key, "***") if len(key) >= 8 else text
+    def quote(self, text, limit: int = DETAIL_CHARS) -> str:
+        """A service's own words, fit for a message: scrubbed (before shortening, so no part
+        of a key survives a cut), on one line, printable, at most ``limit`` characters."""
+        text = self.scrub(str(text))
+        text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+        return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
+    # -- checks before any socket opens ---------------------------------------------------
     def url(self, official: str) -> str:
         """``official`` (a documented endpoint URL), or its path under ``Settings.base_url``
         when one is set (a proxy or a compatible server takes every endpoint's path)."""
-        parts = urlsplit(official)
-        base = (self.settings.base_url.strip() or f"{parts.scheme}://{parts.netloc}").rstrip("/")
-        checked = urlsplit(base)
-        if checked.scheme not in ("http", "https") or not checked.hostname:
-            raise self.fail(f"the service URL {base!r} is not an http(s) address")
-        return f"{base}/{parts.path.lstrip('/')}"
+        official_parts = urlsplit(official)
+        base = (self.settings.base_url.strip()
+                or f"{official_parts.scheme}://{official_parts.netloc}").rstrip("/")
+        shown = self.scrub(without_credentials(base))
+        try:
+            parts = urlsplit(base)
+            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+        except ValueError:
+            raise self.fail(f"the service URL {shown!r} is not a valid address; fix or clear "
+                            "it in the add-on preferences") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.fail(f"the service URL {shown!r} is not an http(s) address; fix or "
+                            "clear it in the add-on preferences")
+        if url_credentials(base):
+            raise self.fail(f"the service URL {shown!r} holds a user name or password; remove "
+                            "it (Mapsmith sends only the API key)")
+        return f"{base}/{official_parts.path.lstrip('/')}"
 
     def auth(self) -> _KeyAuth:
         """The key as the service's auth headers; fails before any socket opens without one."""
         key = self.settings.api_key.strip()
+        # These messages are built without the key, and never scrubbed: masking a very
+        # short key would mangle the message around it (and so reveal it).
         if not key:
-            raise self.fail("no API key set; add one in the add-on preferences")
+            raise ProviderError(f"{self.service}: no API key set; add one in the add-on "
+                                "preferences")
         if not re.fullmatch(r"[\x21-\x7e]+", key):
-            raise self.fail("the API key contains spaces or unusual characters; paste it again")
+            raise ProviderError(f"{self.service}: the API key contains spaces or unusual "
+                                "characters; paste it again")
+        if len(key) < MIN_KEY_CHARS:
+            raise ProviderError(f"{self.service}: the API key is too short to be a real key; "
+                                "paste the whole key from the service's dashboard")
         return _KeyAuth(self._key_headers(key))
 
+    def _timeout(self) -> float:
+        value = self.settings.timeout_s
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value <= 0:
+            raise ProviderError(f"{self.service}: the Timeout preference (timeout_s) is "
+                                f"{value!r}, not a number of seconds; set it to 1..600 "
+                                "(60 is the default)")
+        return float(value)
+
+    # -- the request ----------------------------------------------------------------------
     def request(self, method: str, url: str, *, token: CancelToken = NEVER_CANCELLED,
-                pace: Optional[Pacer] = None, **kwargs) -> requests.Response:
-        """Send, retrying and pacing; a 2xx response or a :class:`ProviderError`."""
+                pace: Optional[Pacer] = None, max_bytes: int = DEFAULT_ANSWER_BYTES,
+                **kwargs) -> requests.Response:
+        """Send, retrying and pacing; a 2xx response whose body (at most ``max_bytes``) is
+        already read, or a :class:`ProviderError`."""
         auth = self.auth()
+        timeout = self._timeout()
+        retries = max(0, int(self.settings.max_retries))
         token.check()
         if pace is not None:
             pace.wait(token)
-        session = open_session(self.service, self.settings, token)
-        try:
-            response = session.request(method, url, auth=auth, timeout=self.settings.timeout_s,
-                                       allow_redirects=False, **kwargs)
-        except requests.RequestException as err:
-            raise self._network_error(err, url) from None
-        finally:
-            session.close()
+        end = time.monotonic() + timeout * (retries + 1)
+        for attempt in range(retries + 1):
+            seconds = min(timeout, end - time.monotonic())
+            try:
+                response = self._attempt(method, url, auth, seconds, max_bytes, token, kwargs)
+            except _NotSent as failed:
+                if attempt == retries:
+                    raise failed.error from None
+                self._pause(None, attempt, end, token, failed.error)
+                continue
+            if 200 <= response.status_code < 300:
+                return response
+            error = self.status_error(response)
+            if response.status_code not in RETRY_STATUSES or attempt == retries:
+                raise error
+            self._pause(response, attempt, end, token, error)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _pause(self, response, attempt: int, end: float, token: CancelToken,
+               error: ProviderError) -> None:
+        """Wait before the next attempt, or raise when the wait is too long to be worth it."""
+        asked = _retry_after(response) if response is not None else None
+        delay = asked if asked is not None else min(
+            MAX_BACKOFF_S, self.settings.backoff_s * 2 ** attempt)
+        if asked is not None and (asked > MAX_RETRY_AFTER_S or
+                                  time.monotonic() + asked >= end):
+            raise self.fail(f"the service is busy and asks to wait {asked:.0f} s; try again "
+                            "later", status=response.status_code, retryable=True)
+        if time.monotonic() + delay >= end:
+            raise error from None
+        token.wait(delay)
+
+    def _attempt(self, method, url, auth, seconds, max_bytes, token, kwargs):
+        """One request within ``seconds``, its answer read (capped); no retry here."""
+        if seconds <= 0:
+            raise self._timed_out()
+        session = open_session()
+        response = None
+        with _Watchdog(seconds, token) as watchdog:
+            try:
+                response = session.request(method, url, auth=auth, timeout=(seconds, seconds),
+                                           allow_redirects=False, stream=True, **kwargs)
+                ok = 200 <= response.status_code < 300
+                self._read(response, max_bytes if ok else ERROR_BODY_BYTES, strict=ok)
+            except _TooLarge as err:
+                raise self._too_large(max_bytes, err.announced) from None
+            except (requests.RequestException, OSError, ValueError,
+                    http.client.HTTPException) as err:
+                token.check()
+                if watchdog.expired:
+                    raise self._timed_out() from None
+                error = self._network_error(err, url)
+                if _never_connected(err):
+                    raise _NotSent(error) from None
+                raise error from None
+            finally:
+                if response is not None:
+                    response.close()
+                session.close()
         token.check()
-        if not 200 <= response.status_code < 300:
-            raise self.status_error(response)
+        if watchdog.expired:
+            raise self._timed_out()
         return response
+
+    @staticmethod
+    def _read(response: requests.Response, limit: int, *, strict: bool) -> None:
+        """Read the body into ``response.content``, at most ``limit`` bytes: beyond them
+        :class:`_TooLarge` when ``strict``, else the rest is left unread (an error page)."""
+        announced = response.headers.get("content-length", "").strip()
+        if strict and announced.isdigit() and int(announced) > limit:
+            raise _TooLarge(int(announced))
+        chunks, total = [], 0
+        for chunk in response.iter_content(CHUNK_BYTES):
+            total += len(chunk)
+            if total > limit:
+                if strict:
+                    raise _TooLarge()
+                chunks.append(chunk[:limit - (total - len(chunk))])
+                break
+            chunks.append(chunk)
+        # requests keeps the body it read in _content (its own Response.content does so).
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+
+    def _timed_out(self) -> ProviderError:
+        return self.fail(f"no answer within {self.settings.timeout_s:g} s (timeout); the "
+                         "service may be busy, try again", retryable=True)
+
+    def _too_large(self, limit: int, announced: Optional[int]) -> ProviderError:
+        size = f"{_megabytes(announced)} announced; " if announced else ""
+        return self.fail(f"the answer is too large ({size}at most {_megabytes(limit)} "
+                         "expected), so it was not read; the server at this address does not "
+                         "behave like the service: try again, or check the service URL")
 
     def status_error(self, response: requests.Response, hints: Optional[dict] = None):
         """A non-2xx answer -> ProviderError; ``hints`` overrides the text per status."""
@@ -253,10 +531,11 @@ class Client:
         elif ctype.startswith("text/plain") or (ctype.startswith("text/") and
                                                 not response.text.lstrip().startswith("<")):
             text = response.text
-        text = " ".join(text.split())
-        if len(text) > DETAIL_CHARS:
-            text = text[:DETAIL_CHARS - 1] + "\u2026"
-        return text
+        return self.quote(text)
+
+    def text(self, response: requests.Response, limit: int = DETAIL_CHARS) -> str:
+        """A plain-text answer (e.g. a version), fit for a status line (see :meth:`quote`)."""
+        return self.quote(response.text, limit)
 
     def json(self, response: requests.Response):
         try:
@@ -264,12 +543,11 @@ class Client:
         except ValueError:
             raise self.fail("the service sent an unreadable answer (invalid JSON)") from None
 
-    def _network_error(self, err: requests.RequestException, url: str) -> ProviderError:
-        host = urlsplit(url).hostname or url
+    def _network_error(self, err: BaseException, url: str) -> ProviderError:
+        host = urlsplit(url).hostname or "the server"
         causes = list(_causes(err))
         if isinstance(err, requests.Timeout):
-            return self.fail(f"no answer within {self.settings.timeout_s:g} s (timeout); "
-                             "the service may be busy, try again", retryable=True)
+            return self._timed_out()
         if isinstance(err, requests.exceptions.SSLError):
             return self.fail(f"the secure connection to {host} failed (TLS certificate "
                              "not trusted)")
@@ -284,13 +562,20 @@ class Client:
                for c in causes):
             return self.fail(f"could not connect to {host} (connection refused)",
                              retryable=True)
-        if any(isinstance(c, (ProtocolError, http.client.RemoteDisconnected,
-                              ConnectionResetError)) for c in causes):
+        if any(isinstance(c, (ProtocolError, http.client.HTTPException, ConnectionResetError,
+                              BrokenPipeError)) for c in causes) \
+                and not _never_connected(err):
             return self.fail("the connection was dropped before the answer arrived",
                              retryable=True)
-        if isinstance(err, requests.ConnectionError):
+        if isinstance(err, (requests.ConnectionError, OSError)):
             return self.fail(f"could not connect to {host}", retryable=True)
         return self.fail(f"the request failed ({type(err).__name__})")
+
+
+def _never_connected(err: BaseException) -> bool:
+    """True when the failure came before a connection stood (nothing was sent)."""
+    return any(isinstance(c, (ConnectTimeoutError, socket.gaierror, ConnectionRefusedError))
+               for c in _causes(err))
 
 
 def _causes(err: BaseException, depth: int = 0):

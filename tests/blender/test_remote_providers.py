@@ -8,6 +8,8 @@ image exactly as they were. Nothing leaves loopback; ``requests`` is never patch
 """
 
 import importlib
+import pathlib
+import time
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ import pytest
 import bpy
 
 from blhelpers import PKG, load_astronaut, prefs
-from mapsmith.tests.servers.fake_services import (BROKE_KEY, CLIPDROP_KEY, ERASE_KEY, KEY_OF,
+from mapsmith.tests.servers.fake_services import (BROKE_KEY, CLIPDROP_KEY, ERASE_KEY, HUGE, KEY_OF,
                                                   RAPIDAPI_KEY, FakeServices, depth_of,
                                                   foreground, normals_of)
 
@@ -437,3 +439,150 @@ def test_test_connection_reports_key_problems(srv, service, key, expected):
     assert message(caught.value) == expected
     assert_no_key(str(caught.value))
     assert service not in last
+
+
+# -- secrets (issue 11.7) ---------------------------------------------------------------------
+SHORT_KEY = "Zq9#W"     # shorter than any real key: refused, never sent, shown nowhere
+PASSWORD = "hunter2hunter2"
+
+
+@pytest.mark.parametrize("source", ["preference", "environment"])
+def test_test_connection_masks_a_key_the_server_echoes(srv, capfd, monkeypatch, source):
+    """The /v1/version text carries the key: the status line and report show it masked."""
+    srv.fault("echo_key", times=None)
+    if source == "environment":
+        prefs().bgremoval_api_key = ""
+        monkeypatch.setenv(mod("providers").KEY_ENV["bgremoval"], RAPIDAPI_KEY)
+    last = mod("preferences").last_status
+    last.pop("bgremoval", None)
+    assert bpy.ops.mapsmith.test_connection(service="bgremoval") == {"FINISHED"}
+    assert last["bgremoval"] == "Background removal: service v1.5.0 (key ***), ready"
+    out, err = capfd.readouterr()
+    assert last["bgremoval"] in out
+    assert_no_key(out + err + last["bgremoval"])
+    assert srv.requests and all(r.key == "valid" for r in srv.requests)
+
+
+def test_an_echoed_key_is_masked_in_an_error(photo, srv, capfd):
+    srv.fault("echo_key", times=None)
+    prefs().bgremoval_api_key = wrong = "wrong-but-long-key-0042"
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.remove_background(image=photo.name, provider="BGREMOVAL")
+    assert message(caught.value) == (BG + "API key rejected; check it in the add-on preferences "
+                                     "(403): You are not subscribed to this API. (key ***)")
+    out, err = capfd.readouterr()
+    assert wrong not in out + err + str(caught.value)
+
+
+@pytest.mark.parametrize("source", ["preference", "environment"])
+@pytest.mark.parametrize("service", ["clipdrop", "erase", "bgremoval"])
+def test_a_short_key_is_refused_and_shown_nowhere(srv, capfd, monkeypatch, service, source):
+    setattr(prefs(), f"{service}_api_key", "" if source == "environment" else SHORT_KEY)
+    if source == "environment":
+        monkeypatch.setenv(mod("providers").KEY_ENV[service], SHORT_KEY)
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.test_connection(service=service)
+    assert message(caught.value).endswith(": the API key is too short to be a real key; paste "
+                                          "the whole key from the service's dashboard")
+    out, err = capfd.readouterr()
+    assert SHORT_KEY not in out + err + str(caught.value)
+    assert service not in mod("preferences").last_status or \
+        SHORT_KEY not in mod("preferences").last_status[service]
+    assert srv.requests == []
+
+
+def test_a_short_key_stops_a_run_before_sending(photo, srv, capfd):
+    prefs().clipdrop_api_key = SHORT_KEY
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.depth_relief(image=photo.name, provider="CLIPDROP")
+    assert SHORT_KEY not in str(caught.value) + "".join(capfd.readouterr())
+    assert srv.requests == []
+
+
+def test_url_credentials_are_dropped_and_never_echoed(srv, capfd):
+    p = prefs()
+    p.clipdrop_url = srv.url.replace("http://", f"http://alice:{PASSWORD}@")
+    assert p.clipdrop_url == srv.url                       # the address stays, the login goes
+    p.erase_url = f"ftp://alice:{PASSWORD}@files.example.invalid/x"
+    assert p.erase_url == "ftp://files.example.invalid/x"
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.test_connection(service="erase")
+    assert message(caught.value) == ("Erase: the service URL 'ftp://files.example.invalid/x' is "
+                                     "not an http(s) address; fix or clear it in the add-on "
+                                     "preferences")
+    assert bpy.ops.mapsmith.test_connection(service="clipdrop") == {"FINISHED"}
+    out, err = capfd.readouterr()
+    assert PASSWORD not in out + err + str(caught.value) and "alice" not in out + err
+
+
+def test_no_key_and_no_url_credential_reach_a_file(srv, tmp_path, monkeypatch):
+    """Keys (typed or from the environment) and a URL login are in neither userpref.blend nor
+    a saved .blend file, after they were used."""
+    monkeypatch.setenv(mod("providers").KEY_ENV["erase"], BROKE_KEY)
+    prefs().erase_api_key = ""
+    prefs().bgremoval_url = srv.url.replace("http://", f"http://alice:{PASSWORD}@")
+    for service in ("clipdrop", "erase", "bgremoval"):
+        try:
+            bpy.ops.mapsmith.test_connection(service=service)
+        except RuntimeError:
+            pass                                           # the broke key: 402, that's fine
+    assert bpy.ops.wm.save_userpref() == {"FINISHED"}
+    userpref = pathlib.Path(bpy.utils.user_resource("CONFIG"), "userpref.blend")
+    blend = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    saved = userpref.read_bytes()
+    assert srv.url.encode() in saved                       # the preferences are in it...
+    for data in (saved, blend.read_bytes()):
+        for secret in (*KEYS, PASSWORD):
+            assert secret.encode() not in data             # ...but no secret
+
+
+# -- the whole request is bounded; answers are capped (issues 11.8 and 11.9) ------------------
+def test_a_trickling_answer_ends_at_the_timeout(photo, srv):
+    """One byte every 0.4 s would take many minutes; timeout_s=1.5 ends it well before 4.5 s."""
+    prefs().timeout_s = 1.5
+    srv.fault("trickle", seconds=0.4)
+    before = snapshot(photo)
+    t0 = time.monotonic()
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.normal_map(image=photo.name, provider="CLIPDROP")
+    assert time.monotonic() - t0 < 4.5
+    assert message(caught.value) == CD + ("no answer within 1.5 s (timeout); the service may be "
+                                          "busy, try again")
+    assert snapshot(photo) == before
+    assert len(posts(srv, NORMALS)) == 1
+
+
+@pytest.mark.parametrize("kind", ["huge", "huge_chunked"])
+def test_an_oversized_answer_fails_without_being_read(photo, srv, kind):
+    srv.fault(kind)
+    before = snapshot(photo)
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.remove_background(image=photo.name, provider="BGREMOVAL")
+    announced = "314.6 MB announced; " if kind == "huge" else ""
+    assert message(caught.value) == BG + (
+        f"the answer is too large ({announced}at most 1.1 MB expected), so it was not read; the "
+        "server at this address does not behave like the service: try again, or check the "
+        "service URL")
+    assert snapshot(photo) == before
+    assert srv.body_bytes_sent < HUGE / 8
+
+
+# -- settings that used to end in a traceback (issue 11.10) -----------------------------------
+def test_a_malformed_url_preference_is_a_message(photo, srv):
+    prefs().clipdrop_url = "http://[::1"
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.depth_relief(image=photo.name, provider="CLIPDROP")
+    assert message(caught.value) == CD + ("the service URL 'http://[::1' is not a valid "
+                                          "address; fix or clear it in the add-on preferences")
+    assert "Internal error" not in str(caught.value)
+
+
+def test_a_timeout_that_is_not_a_number_is_a_message(photo, srv):
+    prefs().timeout_s = float("nan")
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.mapsmith.normal_map(image=photo.name, provider="CLIPDROP")
+    assert message(caught.value) == CD + ("the Timeout preference (timeout_s) is nan, not a "
+                                          "number of seconds; set it to 1..600 (60 is the "
+                                          "default)")
+    assert srv.requests == []

@@ -10,8 +10,9 @@ Each route checks what its document asks (auth header, field names, formats, siz
 answers in the document's shapes (ClipDrop ``{"error"}`` JSON, Erase ``{code, message,
 data}``, Background removal ``results[].status`` / base64 PNG entities, 413, 422) with its
 credits headers and per-minute limits, and does simple deterministic image work so results
-mean something. ``fault()`` injects failures; ``requests`` records what arrived (secrets
-redacted).
+mean something. ``fault()`` injects failures (also hostile servers: trickling, oversized or key-echoing
+answers); ``requests`` records what arrived (secrets redacted), ``body_bytes_sent`` what the
+oversized answers managed to send.
 """
 
 from __future__ import annotations
@@ -82,10 +83,13 @@ class Fault:
     route: Optional[str]  # path prefix, None = any
     retry_after: Optional[str]
     seconds: float
+    size: int = 0
 
 
 FAULT_KINDS = ("delay", "drop", "corrupt_image", "truncated_image", "bad_base64",
-               "failure_in_200", "bad_json", "wrong_size")
+               "failure_in_200", "bad_json", "wrong_size", "trickle", "trickle_headers",
+               "huge", "huge_chunked", "echo_key")
+HUGE = 300 * 1024 * 1024  # what an oversized answer claims (or streams) by default
 
 
 class FakeServices:
@@ -102,6 +106,7 @@ class FakeServices:
         self.rate_period = 60.0
         self.depth_16bit = False  # True: depth answers as a 16-bit grey PNG (a compatible server)
         self.requests: list = []
+        self.body_bytes_sent = 0  # by "huge" / "huge_chunked" answers, until the client left
         self._faults: list = []
         self._hits: dict = {}
         self._lock = threading.Lock()
@@ -134,20 +139,24 @@ class FakeServices:
 
     # -- control --------------------------------------------------------------------------
     def fault(self, kind, times: Optional[int] = 1, *, route: Optional[str] = None,
-              retry_after=None, seconds: float = 0.0) -> None:
+              retry_after=None, seconds: float = 0.0, size: int = HUGE) -> None:
         """Misbehave on the next ``times`` requests (``None``: until cleared) to ``route``.
 
         ``kind``: an HTTP status answered in the route's error shape (with ``retry_after``
         as Retry-After), "delay" (``seconds`` before answering), "drop" (close without an
         answer), "corrupt_image", "truncated_image", "bad_base64", "failure_in_200",
-        "bad_json" or "wrong_size".
+        "bad_json" or "wrong_size". Hostile servers: "trickle" (the route's answer, its body
+        one byte every ``seconds``), "trickle_headers" (the whole answer so, status line
+        first), "huge" (200 with a Content-Length of ``size`` bytes, then zeros as fast as
+        the client takes them), "huge_chunked" (the same without a length, chunked),
+        "echo_key" (the key that arrived is appended to every text the answer holds).
         """
         if not isinstance(kind, int) and kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults.append(Fault(kind, times, route,
                                       None if retry_after is None else str(retry_after),
-                                      seconds))
+                                      seconds, size))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -223,6 +232,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
             return
+        if fault is not None and fault.kind in ("huge", "huge_chunked"):
+            record.status = 200
+            self._send_huge(fault)
+            return
         try:
             route = self._route(method, url.path, key)
             if fault is not None and isinstance(fault.kind, int):
@@ -232,7 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reply(*route(record, fault.kind if fault else None))
         except _Reply as reply:
             record.status = reply.status
-            self._send(reply)
+            if fault is not None and fault.kind == "echo_key":
+                reply = _echo(reply, key)
+            self._send(reply, fault)
 
     def _route(self, method, path, key):
         srv = self.services
@@ -251,22 +266,66 @@ class _Handler(BaseHTTPRequestHandler):
             return "wrong"
         return "valid" if self.services.credits.get(key, 0) > 0 else "broke"
 
-    def _send(self, reply: _Reply):
+    def _send(self, reply: _Reply, fault: Optional[Fault] = None):
         body = reply.body
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body)
         if isinstance(body, str):
             body = body.encode()
+        trickle = fault.kind if fault is not None and fault.kind in ("trickle",
+                                                                     "trickle_headers") else None
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.ctype)
             self.send_header("Content-Length", str(len(body)))
             for name, value in reply.headers.items():
                 self.send_header(name, str(value))
+            if trickle == "trickle_headers":
+                head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
+                self._trickle(head + body, fault.seconds)
+                return
             self.end_headers()
-            self.wfile.write(body)
+            if trickle == "trickle":
+                self.wfile.flush()
+                self._trickle(body, fault.seconds)
+            else:
+                self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test): nothing to do
+
+    def _trickle(self, data: bytes, seconds: float):
+        """One byte every ``seconds`` (at least 0.5 s), until done or the client leaves."""
+        for i in range(len(data)):
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
+            time.sleep(seconds or 0.5)
+
+    def _send_huge(self, fault: Fault):
+        """200 and ``fault.size`` zero bytes (announced, or chunked), counted as they go."""
+        block = bytes(64 * 1024)
+        self.close_connection = True
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if fault.kind == "huge":
+                self.send_header("Content-Length", str(fault.size))
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            left = fault.size
+            while left > 0:
+                part = block[:min(left, len(block))]
+                if fault.kind == "huge":
+                    self.wfile.write(part)
+                else:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                left -= len(part)
+                with self.services._lock:
+                    self.services.body_bytes_sent += len(part)
+            if fault.kind == "huge_chunked":
+                self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading, as it should
 
 
 # -- form parsing and image helpers ----------------------------------------------------------
@@ -364,6 +423,24 @@ def _error_body(path: str, status: int, text: str):
     if path.startswith("/v1/"):
         return {"message": text}
     return {"error": text}
+
+
+def _echo(reply: _Reply, key: Optional[str]) -> _Reply:
+    """The reply with the key that arrived appended to its texts (a careless server): a text
+    body, and every error, message, detail or seed field of a JSON body, however deep."""
+    extra = f" (key {key})"
+
+    def echo(value, name=None):
+        if isinstance(value, dict):
+            return {k: echo(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [echo(v) for v in value]
+        if name in ("error", "message", "detail", "seed"):
+            return f"{value}{extra}"
+        return value
+
+    body = reply.body + extra if isinstance(reply.body, str) else echo(reply.body)
+    return _Reply(reply.status, body, reply.ctype, reply.headers)
 
 
 def _damage(data: bytes, fault) -> bytes:
