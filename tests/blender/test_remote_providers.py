@@ -456,7 +456,7 @@ def test_test_connection_masks_a_key_the_server_echoes(srv, capfd, monkeypatch, 
     last = mod("preferences").last_status
     last.pop("bgremoval", None)
     assert bpy.ops.mapsmith.test_connection(service="bgremoval") == {"FINISHED"}
-    assert last["bgremoval"] == "Background removal: service v1.5.0 (key ***), ready"
+    assert last["bgremoval"] == "Background Removal: service v1.5.0 (key ***), ready"
     out, err = capfd.readouterr()
     assert last["bgremoval"] in out
     assert_no_key(out + err + last["bgremoval"])

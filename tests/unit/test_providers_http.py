@@ -218,7 +218,7 @@ def test_a_retry_after_beyond_the_deadline_is_reported_not_slept(services):
     services.fault(503, times=None, retry_after=5)
     provider = _provider("BGREMOVAL", services, RAPIDAPI_KEY, timeout_s=1.0, max_retries=3)
     t0 = time.monotonic()
-    with pytest.raises(ProviderError, match=r"^Background removal: the service is busy and asks "
+    with pytest.raises(ProviderError, match=r"^Background Removal: the service is busy and asks "
                                             r"to wait 5 s; try again later$"):
         provider.background(portrait(), "MASK")
     assert time.monotonic() - t0 < 2.0
@@ -296,11 +296,11 @@ def test_a_key_the_server_echoes_is_masked_everywhere(services, caplog):
     caplog.set_level(logging.DEBUG)
     services.fault("echo_key", times=None)
     status = _provider("BGREMOVAL", services, RAPIDAPI_KEY).test_connection()
-    assert status == "Background removal: service v1.5.0 (key ***), ready"
+    assert status == "Background Removal: service v1.5.0 (key ***), ready"
     wrong = "wrong-but-long-key-0042"
     with pytest.raises(ProviderError) as e:
         _provider("BGREMOVAL", services, wrong).background(portrait())
-    assert str(e.value) == ("Background removal: API key rejected; check it in the add-on "
+    assert str(e.value) == ("Background Removal: API key rejected; check it in the add-on "
                             "preferences (403): You are not subscribed to this API. (key ***)")
     assert_no_secret(e.value, wrong)
     with pytest.raises(ProviderError) as e:
