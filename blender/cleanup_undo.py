@@ -15,7 +15,13 @@ the Image Editor's paint mode) Blender pushes image-paint steps that leave ID pr
 alone, so the cleanup operator leaves paint mode before its undo push (see operators/cleanup).
 
 Byte images are kept as uint8 (their exact stored values), float images as float32; at most
-:data:`MAX_STEPS` steps per image are kept (Blender's default undo depth is 32).
+:data:`MAX_STEPS` steps per image are kept (Blender's default undo depth is 32). A packed
+image is packed again after its boxes are written, so saving the .blend keeps what undo shows.
+
+The records outlive disabling the extension (the module stays imported, so a re-enable finds
+them). If the module itself was loaded anew (the extension updated or reloaded), the records
+are gone: the steps the images count are then taken as what their pixels show, and an undo or
+redo across them says, once per image, that they can no longer be undone.
 """
 
 from __future__ import annotations
@@ -81,27 +87,29 @@ def record(image, box: tuple, before: np.ndarray, after: np.ndarray) -> int:
     return new_step
 
 
-def has_records(image) -> bool:
-    return bool(_records.get(image.session_uid))
-
-
 def _write_boxes(image, writes: list) -> None:
     buf = pixels.read_stored(image)
     for box, values in writes:
         x0, y0, x1, y1 = box
         buf[y0:y1, x0:x1] = from_stored(values)
     pixels.write_stored(image, buf)
+    if image.packed_file is not None:
+        pixels.pack(image)
 
 
 def sync_image(image) -> Optional[str]:
     """Bring one image's pixels to the step its counter names. Returns a warning or None."""
     uid = image.session_uid
-    steps = _records.get(uid)
-    if not steps or uid not in _shown:
+    if uid not in _shown:
         return None
     target, shown = step(image), _shown[uid]
     if target == shown:
         return None
+    steps = _records.get(uid)
+    if not steps:
+        _shown[uid] = target
+        return (f'Mapsmith: the cleanup of "{image.name}" was made before the extension was '
+                "reloaded: it can no longer be undone or redone; the pixels stay as they are")
     writes, missing = [], False
     while shown > target:            # undo: newest first
         rec = steps.get(shown)
@@ -126,6 +134,7 @@ def sync_image(image) -> Optional[str]:
 
 
 def sync() -> None:
+    warnings = []
     for image in bpy.data.images:
         try:
             warning = sync_image(image)
@@ -133,6 +142,30 @@ def sync() -> None:
             warning = f'Mapsmith: could not restore "{image.name}": {err}'
         if warning:
             print(warning)
+            warnings.append(warning)
+    if warnings:
+        _show(warnings)
+
+
+def _show(lines: list) -> None:
+    """In the UI a handler cannot report: a small popup says it where the user looks."""
+    wm = getattr(bpy.context, "window_manager", None)
+    if bpy.app.background or wm is None or not wm.windows:
+        return
+
+    def draw(menu, _context):
+        for line in lines:
+            menu.layout.label(text=line.removeprefix("Mapsmith: "))
+
+    wm.popup_menu(draw, title="Mapsmith", icon="ERROR")
+
+
+def adopt() -> None:
+    """Take the steps images count now as what their pixels show (records made by an earlier
+    load of this module are gone): an undo across them then warns instead of doing nothing."""
+    for image in bpy.data.images:
+        if COUNTER in image:
+            _shown.setdefault(image.session_uid, step(image))
 
 
 def clear() -> None:
@@ -166,11 +199,16 @@ def register() -> None:
         for old in [h for h in handlers if _ours(func, h)]:
             handlers.remove(old)
         handlers.append(func)
+    try:
+        adopt()
+        sync()  # an undo made while the extension was off
+    except AttributeError:  # Blender starting up: no file data yet (load_post clears anyway)
+        pass
 
 
 def unregister() -> None:
+    """Handlers out; the records stay (see the module's docstring)."""
     for name, func in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         for old in [h for h in handlers if _ours(func, h)]:
             handlers.remove(old)
-    clear()
