@@ -51,19 +51,27 @@ def clear_mask(mask, cleaned: Marked) -> None:
     """Take the marks ``cleaned`` out of the mask, recorded for undo. Strokes painted (or
     undone) since ``cleaned`` was read are kept as they are now, and the undo record holds the
     mask as it is now, so one undo gives back exactly what was there."""
-    x0, y0, x1, y1 = cleaned.box
     buf = pixels.read_stored(mask)
     if buf.shape[:2] != tuple(cleaned.shape):
         return  # resized meanwhile: the marks no longer mean those texels
+    # The record spans every mark there is now, not only the cleaned ones: an undo that
+    # brings back a regenerated (black) mask gets the strokes painted since back too.
+    now = cleanup_region.marked_box(buf) or cleaned.box
+    box = (min(now[0], cleaned.box[0]), min(now[1], cleaned.box[1]),
+           max(now[2], cleaned.box[2]), max(now[3], cleaned.box[3]))
+    x0, y0, x1, y1 = box
     before = cleanup_undo.to_stored(mask, buf[y0:y1, x0:x1])
-    after = cleanup_region.unmark(before, cleaned)
+    cx0, cy0, cx1, cy1 = cleaned.box
+    after = before.copy()
+    after[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] = cleanup_region.unmark(
+        before[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], cleaned)
     buf[y0:y1, x0:x1] = cleanup_undo.from_stored(after)
     if _plain_black(mask) and cleanup_region.marked_box(buf) is None:
         mask.reload()  # nothing else painted: back to the generated black, not dirty
         after[..., 3] = 255
     else:
         pixels.write_stored(mask, buf)
-    cleanup_undo.record(mask, cleaned.box, before, after)
+    cleanup_undo.record(mask, box, before, after)
 
 
 def keep(mask) -> None:

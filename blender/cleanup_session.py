@@ -129,13 +129,16 @@ def _space_key(space) -> str:
     return str(space.as_pointer())  # ID properties hold 32-bit ints only
 
 
-def _find_space(context, key: str):
+def _image_editors(context):
     for window in context.window_manager.windows:
         for area in window.screen.areas:
             for space in area.spaces:
-                if space.type == "IMAGE_EDITOR" and _space_key(space) == key:
-                    return space
-    return None
+                if space.type == "IMAGE_EDITOR":
+                    yield space
+
+
+def _find_space(context, key: str):
+    return next((s for s in _image_editors(context) if _space_key(s) == key), None)
 
 
 def _begin(context, mask, obj=None, space=None) -> None:
@@ -163,6 +166,10 @@ def _begin(context, mask, obj=None, space=None) -> None:
     }
     if paint.canvas is not None:
         record["canvas"] = paint.canvas
+    # Setting the canvas shows it in every unpinned Image Editor (Blender's own update):
+    # what they showed is put back when the session ends.
+    record["editors"] = {_space_key(s): s.image for s in _image_editors(context)
+                         if s.image is not None and not s.use_image_pin}
     if obj is not None:
         record["object"] = obj
     if space is not None:
@@ -228,8 +235,14 @@ def end(context, mask=None, texture=None) -> None:
         unified.size = record["size"]
         unified.use_unified_color = record["use_color"]
         unified.use_unified_strength = record["use_strength"]
-        if paint.canvas is None or paint.canvas == mask:
-            paint.canvas = record.get("canvas")
+        canvas = record.get("canvas")
+        if paint.canvas != canvas and (paint.canvas is None or paint.canvas == mask):
+            paint.canvas = canvas
+            for key, image in record.get("editors", {}).items():
+                space = _find_space(context, key)
+                if space is not None and (space.image is None or space.image == mask):
+                    space.image = image
+        if "object" in record:  # a 3D session set Single Image mode
             paint.mode = record["paint_mode"]
         del context.scene[SESSION]
     elif paint.canvas is not None and paint.canvas == mask:
