@@ -86,12 +86,10 @@ def release(mask) -> None:
     mask.use_fake_user = False
 
 
-def pack_painted(images=None) -> int:
-    """Pack every mask whose pixels changed since it was last packed or saved (before the
-    .blend is written: a generated image's pixels are not saved otherwise). Returns how many."""
-    count = 0
-    for image in (bpy.data.images if images is None else images):
-        if MASK_OF in image and image.is_dirty and image.has_data:
+def pack_painted() -> None:
+    """Pack every mask that will be saved and whose pixels changed since it was last packed
+    (run before the .blend is written: a generated image's pixels are not saved otherwise, so
+    a mask painted but not applied yet would come back black)."""
+    for image in bpy.data.images:
+        if MASK_OF in image and image.users and image.is_dirty and image.has_data:
             pixels.pack(image)
-            count += 1
-    return count

@@ -1,4 +1,4 @@
-"""Undo and redo for pixels changed from Python (texture cleanup).
+"""Undo and redo for pixels changed from Python (texture cleanup), and the cleanup's handlers.
 
 Blender's global (memfile) undo does not store image pixel buffers: after an undo the
 buffer keeps whatever Python wrote last (measured on 4.2 and 5.0). ID properties, though, ARE
@@ -16,12 +16,17 @@ alone, so the cleanup operator leaves paint mode before its undo push (see opera
 
 Byte images are kept as uint8 (their exact stored values), float images as float32; at most
 :data:`MAX_STEPS` steps per image are kept (Blender's default undo depth is 32). A packed
-image is packed again after its boxes are written, so saving the .blend keeps what undo shows.
+texture is re-packed by the apply itself; undo brings back the packed file of its step with
+the counter (the image's data-block changed), so saving after an undo keeps what undo shows
+(measured: tests/blender/test_cleanup_session.py).
 
 The records outlive disabling the extension (the module stays imported, so a re-enable finds
 them). If the module itself was loaded anew (the extension updated or reloaded), the records
 are gone: the steps the images count are then taken as what their pixels show, and an undo or
 redo across them says, once per image, that they can no longer be undone.
+
+Handlers: undo_post/redo_post sync, load_post clears, save_pre packs the cleanup masks painted
+since their last pack (cleanup_mask.pack_painted), so a mask is never saved black.
 """
 
 from __future__ import annotations
@@ -93,8 +98,6 @@ def _write_boxes(image, writes: list) -> None:
         x0, y0, x1, y1 = box
         buf[y0:y1, x0:x1] = from_stored(values)
     pixels.write_stored(image, buf)
-    if image.packed_file is not None:
-        pixels.pack(image)
 
 
 def sync_image(image) -> Optional[str]:
@@ -184,7 +187,15 @@ def _on_load(*_args):
     clear()  # another file: its counters mean nothing to what is in memory
 
 
-_HANDLERS = (("undo_post", _on_undo_redo), ("redo_post", _on_undo_redo), ("load_post", _on_load))
+@bpy.app.handlers.persistent
+def _on_save(*_args):
+    from . import cleanup_mask  # it records its changes here: imported late, no cycle
+
+    cleanup_mask.pack_painted()
+
+
+_HANDLERS = (("undo_post", _on_undo_redo), ("redo_post", _on_undo_redo), ("load_post", _on_load),
+             ("save_pre", _on_save))
 
 
 def _ours(func, handler) -> bool:

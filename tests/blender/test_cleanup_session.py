@@ -306,3 +306,18 @@ def test_undo_after_the_extension_was_reloaded_warns(blank, tmp_path, capfd):
     assert "can no longer be undone" in out
     assert np.array_equal(stored(bpy.data.images[name]), cleaned)   # nothing half-restored
 
+
+
+def test_a_painted_mask_survives_save_and_reopen_mid_session(blank, tmp_path):
+    tex = file_texture(tmp_path)
+    name = tex.name
+    textured_plane(tex)
+    bpy.ops.mapsmith.cleanup_paint_mask()
+    where = disc((256, 256), 70, 180, 9)
+    paint(mask_of(tex), where)
+    _save_and_reopen(tmp_path)
+    mask = mask_of(bpy.data.images[name])
+    assert np.array_equal(buffer(mask)[..., 0] > 0, where)  # the strokes, not a black mask
+    bpy.context.view_layer.objects.active = bpy.data.objects["Plane"]
+    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE") == {"FINISHED"}
+    assert not buffer(mask)[..., :3].any()
