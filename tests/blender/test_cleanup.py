@@ -116,14 +116,6 @@ def cleanup_requests(server):
     return [r for r in server.requests if r.path in ("/cleanup/v1", "/api/edit/erase")]
 
 
-@pytest.fixture
-def server():
-    with fake_services.FakeServices() as srv:
-        yield srv
-    p = prefs()
-    p.clipdrop_url = p.erase_url = ""
-
-
 # -- the paint session -----------------------------------------------------------------------
 def test_paint_mask_starts_and_resumes_a_session(blank, tmp_path):
     tex = file_texture(tmp_path)

@@ -14,8 +14,8 @@ import pytest
 import bpy
 
 from blhelpers import PKG, disable, enable
-from test_cleanup import (allowed_region, buffer, disc, fake_services, file_texture, mask_of,
-                          paint, server, stored, textured_plane, use_service)  # noqa: F401
+from test_cleanup import (allowed_region, buffer, disc, file_texture, mask_of, paint, stored,
+                          textured_plane, use_service)
 
 BRUSH = "Mapsmith Cleanup Mask"
 
@@ -25,13 +25,29 @@ def tagged_nodes(mat):
 
 
 def links(mat):
-    return {(l.from_node.name, l.from_socket.identifier, l.to_node.name, l.to_socket.identifier)
-            for l in mat.node_tree.links}
+    return {(k.from_node.name, k.from_socket.identifier, k.to_node.name, k.to_socket.identifier)
+            for k in mat.node_tree.links}
 
 
 def masks():
     return [i for i in bpy.data.images if i.get("mapsmith_cleanup_of") is not None
             or i.name.endswith(" cleanup mask")]
+
+
+def painted_session(tmp_path, where, *, pushed: bool = False):
+    """A texture on a plane, a session started and ``where`` painted: (texture name, its
+    stored pixels before). ``pushed``: with the undo steps the click and the stroke push in
+    the UI."""
+    tex = file_texture(tmp_path)
+    textured_plane(tex)
+    original = stored(tex)
+    bpy.ops.mapsmith.cleanup_paint_mask()
+    if pushed:
+        bpy.ops.ed.undo_push(message="Paint Cleanup Mask")
+    paint(mask_of(tex), where)
+    if pushed:
+        bpy.ops.ed.undo_push(message="stroke")
+    return tex.name, original
 
 
 # -- issue 11 item 12: a refusal leaves nothing ------------------------------------------------
@@ -162,17 +178,10 @@ def test_strokes_painted_while_the_job_runs_stay_and_undo_is_exact(online, serve
     not wiped by the clear, and one undo gives back the mask as it was when Apply ended."""
     use_service("ERASE", server)
     server.fault("delay", seconds=1.5, route="/api/edit/erase")
-    tex = file_texture(tmp_path)
-    name = tex.name
-    textured_plane(tex)
-    original = stored(tex)
-    bpy.ops.mapsmith.cleanup_paint_mask()
-    bpy.ops.ed.undo_push(message="Paint Cleanup Mask")
     first = disc((256, 256), 60, 60, 6)
     late = disc((256, 256), 200, 200, 6)                    # far outside the region sent
-    paint(mask_of(tex), first)
-    bpy.ops.ed.undo_push(message="stroke")
-    mask_name = mask_of(tex).name
+    name, original = painted_session(tmp_path, first, pushed=True)
+    mask_name = mask_of(bpy.data.images[name]).name
 
     def stroke_while_waiting():
         deadline = time.monotonic() + 10
@@ -231,23 +240,16 @@ def test_packed_texture_cleanup_survives_a_plain_save(blank, tmp_path, capfd):
 
 
 def test_texture_on_disk_says_save_the_image(blank, tmp_path, capfd):
-    tex = file_texture(tmp_path)
-    textured_plane(tex)
-    bpy.ops.mapsmith.cleanup_paint_mask()
-    paint(mask_of(tex), disc((256, 256), 128, 100, 9))
+    painted_session(tmp_path, disc((256, 256), 128, 100, 9))
     assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE") == {"FINISHED"}
     out = capfd.readouterr().out
     assert "save the image to keep it" in out and "packed" not in out
 
 
 def test_kept_mask_survives_save_and_reopen_with_its_preview(blank, tmp_path):
-    tex = file_texture(tmp_path)
-    name = tex.name
-    textured_plane(tex)
-    bpy.ops.mapsmith.cleanup_paint_mask()
     where = disc((256, 256), 128, 128, 7)
-    paint(mask_of(tex), where)
-    mask_name = mask_of(tex).name
+    name, _original = painted_session(tmp_path, where)
+    mask_name = mask_of(bpy.data.images[name]).name
     assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", keep_mask=True) == {"FINISHED"}
     _save_and_reopen(tmp_path)
     mask = bpy.data.images.get(mask_name)
@@ -268,14 +270,7 @@ def test_kept_mask_survives_save_and_reopen_with_its_preview(blank, tmp_path):
 
 # -- issue 11 item 14: undo after the extension was disabled and enabled again ------------------
 def _apply_once(tmp_path):
-    tex = file_texture(tmp_path)
-    name = tex.name
-    textured_plane(tex)
-    original = stored(tex)
-    bpy.ops.mapsmith.cleanup_paint_mask()
-    bpy.ops.ed.undo_push(message="Paint Cleanup Mask")
-    paint(mask_of(tex), disc((256, 256), 100, 100, 8))
-    bpy.ops.ed.undo_push(message="stroke")
+    name, original = painted_session(tmp_path, disc((256, 256), 100, 100, 8), pushed=True)
     assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE") == {"FINISHED"}
     bpy.ops.ed.undo_push(message="Apply Cleanup")
     cleaned = stored(bpy.data.images[name])
@@ -307,14 +302,9 @@ def test_undo_after_the_extension_was_reloaded_warns(blank, tmp_path, capfd):
     assert np.array_equal(stored(bpy.data.images[name]), cleaned)   # nothing half-restored
 
 
-
 def test_a_painted_mask_survives_save_and_reopen_mid_session(blank, tmp_path):
-    tex = file_texture(tmp_path)
-    name = tex.name
-    textured_plane(tex)
-    bpy.ops.mapsmith.cleanup_paint_mask()
     where = disc((256, 256), 70, 180, 9)
-    paint(mask_of(tex), where)
+    name, _original = painted_session(tmp_path, where)
     _save_and_reopen(tmp_path)
     mask = mask_of(bpy.data.images[name])
     assert np.array_equal(buffer(mask)[..., 0] > 0, where)  # the strokes, not a black mask
