@@ -20,7 +20,7 @@ from typing import Optional
 import bpy
 
 from ..core.errors import SourceError
-from . import cleanup_preview
+from . import cleanup_preview, cleanup_target
 
 SESSION = "mapsmith_cleanup_session"   # on the scene: what to put back when the session ends
 BRUSH_NAME = "Mapsmith Cleanup Mask"
@@ -141,6 +141,14 @@ def _find_space(context, key: str):
     return next((s for s in _image_editors(context) if _space_key(s) == key), None)
 
 
+def _space_entry(space, mask) -> dict:
+    """The Image Editor a session switches to the mask, and how it was."""
+    entry = {"space": _space_key(space), "space_mode": space.mode}
+    if space.image is not None and space.image != mask:
+        entry["space_image"] = space.image
+    return entry
+
+
 def _begin(context, mask, obj=None, space=None) -> None:
     """Write down what the session changes. Resuming the same mask keeps the first record;
     another mask's session is ended first."""
@@ -148,8 +156,7 @@ def _begin(context, mask, obj=None, space=None) -> None:
     if record is not None:
         if record.get("mask") == mask:
             if space is not None and "space" not in record:
-                context.scene[SESSION]["space"] = _space_key(space)
-                context.scene[SESSION]["space_mode"] = space.mode
+                context.scene[SESSION].update(_space_entry(space, mask))
             return
         end(context)
     tool_settings = context.scene.tool_settings
@@ -173,8 +180,7 @@ def _begin(context, mask, obj=None, space=None) -> None:
     if obj is not None:
         record["object"] = obj
     if space is not None:
-        record["space"] = _space_key(space)
-        record["space_mode"] = space.mode
+        record.update(_space_entry(space, mask))
     if not _brush_is_asset():
         if paint.brush is not None:
             record["brush"] = paint.brush
@@ -250,7 +256,8 @@ def end(context, mask=None, texture=None) -> None:
     space = _find_space(context, record["space"]) if "space" in record else None
     if space is not None:
         if space.image is None or space.image == mask:
-            space.image = texture
+            space.image = texture or record.get("space_image") or (
+                cleanup_target.owner(mask) if mask is not None else None)
         space.mode = record["space_mode"]
     _leave_paint_modes(context, record.get("object"))
 

@@ -171,6 +171,44 @@ def test_only_the_image_editor_the_session_switched_goes_back(online, server, tm
         assert bpy.ops.mapsmith.cleanup_apply(provider="ERASE") == {"FINISHED"}
     assert ours.spaces.active.image == tex and ours.spaces.active.mode == "VIEW"
     assert theirs.spaces.active.image == other and theirs.spaces.active.mode == "PAINT"
+    assert BRUSH not in bpy.data.brushes                    # 4.3+: none was made here either
+
+
+def _image_editor_session(tex):
+    """An Image Editor showing ``tex``, a session started in it: (override kwargs, space)."""
+    window = bpy.context.window_manager.windows[0]
+    area = window.screen.areas[0]
+    area.type = "IMAGE_EDITOR"
+    area.spaces.active.image = tex
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    override = dict(window=window, area=area, region=region)
+    with bpy.context.temp_override(**override):
+        assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    return override, area.spaces.active
+
+
+def test_deleting_the_mask_in_the_image_editor_gives_the_editor_back(blank, tmp_path):
+    tex = file_texture(tmp_path)
+    override, space = _image_editor_session(tex)
+    assert space.mode == "PAINT"
+    bpy.data.images.remove(mask_of(tex))
+    with bpy.context.temp_override(**override):
+        assert bpy.ops.mapsmith.cleanup_discard() == {"FINISHED"}
+    assert space.image == tex and space.mode == "VIEW"
+    assert "mapsmith_cleanup_session" not in bpy.context.scene
+
+
+def test_a_mask_whose_texture_is_gone_says_what_to_do(blank, tmp_path):
+    tex = file_texture(tmp_path)
+    override, space = _image_editor_session(tex)
+    mask = mask_of(tex)
+    with bpy.context.temp_override(**override):
+        bpy.ops.mapsmith.cleanup_discard()
+    bpy.data.images.remove(tex)
+    space.image = mask
+    with bpy.context.temp_override(**override):
+        with pytest.raises(RuntimeError, match="belongs to a texture that is gone: delete the mask"):
+            bpy.ops.mapsmith.cleanup_paint_mask()
 
 
 def test_strokes_painted_while_the_job_runs_stay_and_undo_is_exact(online, server, tmp_path):
