@@ -65,11 +65,11 @@ def clear_mask(mask, cleaned: Marked) -> None:
     after = before.copy()
     after[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] = cleanup_region.unmark(
         before[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], cleaned)
-    buf[y0:y1, x0:x1] = cleanup_undo.from_stored(after)
-    if _plain_black(mask) and cleanup_region.marked_box(buf) is None:
+    if _plain_black(mask) and not after[..., :3].any():  # no mark outside ``box`` either
         mask.reload()  # nothing else painted: back to the generated black, not dirty
         after[..., 3] = 255
     else:
+        buf[y0:y1, x0:x1] = cleanup_undo.from_stored(after)
         pixels.write_stored(mask, buf)
     cleanup_undo.record(mask, box, before, after)
 
