@@ -103,18 +103,18 @@ def _ready_brush(context, *, activate: bool) -> None:
 
 
 def _restore_brush(context, record: dict) -> None:
-    """The user's brush back (while still in paint mode: 4.3+ activates it for the mode),
-    then ours removed."""
+    """The user's brush back, unless they chose another one meanwhile (while still in paint
+    mode: 4.3+ activates it for the mode), then ours removed."""
     ours = bpy.data.brushes.get(BRUSH_NAME)
     paint = context.scene.tool_settings.image_paint
-    if not _brush_is_asset():
-        if "brush" in record or paint.brush == ours:
+    if ours is not None and paint.brush == ours:
+        if not _brush_is_asset():
             paint.brush = record.get("brush")
-    elif "brush_ref" in record and ours is not None and paint.brush == ours:
-        try:
-            _activate_asset(context, **record["brush_ref"])
-        except RuntimeError as err:  # the asset is gone (library moved): Blender picks one
-            print(f"Mapsmith: could not restore the brush: {err}")
+        elif "brush_ref" in record:
+            try:
+                _activate_asset(context, **record["brush_ref"])
+            except RuntimeError as err:  # the asset is gone (library moved): Blender picks one
+                print(f"Mapsmith: could not restore the brush: {err}")
     if ours is not None and ours.library is None:
         bpy.data.brushes.remove(ours)
 
@@ -194,12 +194,6 @@ def _begin(context, mask, obj=None, space=None) -> None:
     context.scene[SESSION] = record
 
 
-def active_mask(context):
-    """The mask the scene's session paints; None when there is no session or its mask is gone."""
-    record = _record(context)
-    return record.get("mask") if record is not None else None
-
-
 def start_3d(context, obj, tex_node, mask) -> None:
     check_object(obj)
     _begin(context, mask, obj=obj)
@@ -229,6 +223,8 @@ def end(context, mask=None, texture=None) -> None:
     back, out of paint mode (so the undo push that follows is a memfile step, which restores
     the cleanup counter: see cleanup_undo). Works with the mask gone too."""
     record = _record(context) or {}
+    if mask is not None and record.get("mask") not in (None, mask):
+        record = {}  # the session paints another texture's mask: it goes on
     mask = mask if mask is not None else record.get("mask")
     cleanup_preview.remove_preview(mask)
     tool_settings = context.scene.tool_settings
