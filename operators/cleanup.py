@@ -3,8 +3,14 @@
 The workflow: Paint Cleanup Mask (a black mask the texture's size becomes the paint canvas,
 shown in red over the texture) -> paint white over what should go -> Apply Cleanup (the
 masked region, with context, goes to the cleanup provider; only the grown mask's texels are
-written back) -> save the texture. One undo step returns the texture (and the mask) exactly;
-see blender/cleanup_undo.py for how, since Blender's undo does not keep image pixels.
+written back; a packed texture is re-packed) -> save the texture (or just the .blend when it
+is packed). One undo step returns the texture (and the mask) exactly; see
+blender/cleanup_undo.py for how, since Blender's undo does not keep image pixels.
+
+The Blender side lives in blender/cleanup_target.py (which texture, which mask),
+cleanup_mask.py (the mask's life cycle), cleanup_preview.py (the red preview nodes) and
+cleanup_session.py (paint mode, brush, tool settings, and putting them back); the region
+maths in core/cleanup_region.py.
 """
 
 from __future__ import annotations
