@@ -240,6 +240,24 @@ def test_strokes_painted_while_the_job_runs_stay_and_undo_is_exact(online, serve
     assert np.array_equal(stored(bpy.data.images[name]), original)
 
 
+def test_cleaning_another_texture_leaves_the_running_session_alone(blank, tmp_path):
+    """Apply on texture B (a kept mask) while a session paints texture A's mask: A's session,
+    its preview and its canvas stay (only paint mode is left, for the undo step)."""
+    name_b, _original = painted_session(tmp_path, disc((256, 256), 50, 50, 6))
+    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", keep_mask=True) == {"FINISHED"}
+    tex_a = file_texture(tmp_path, name="a.png")
+    _obj, mat_a, _node = textured_plane(tex_a)
+    assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    mask_a = mask_of(tex_a)
+    assert bpy.ops.mapsmith.cleanup_apply(image=name_b, provider="OFFLINE") == {"FINISHED"}
+    session = bpy.context.scene.get("mapsmith_cleanup_session")
+    assert session is not None and session["mask"] == mask_a
+    assert bpy.context.scene.tool_settings.image_paint.canvas == mask_a
+    assert len(tagged_nodes(mat_a)) == 3
+    assert bpy.ops.mapsmith.cleanup_discard() == {"FINISHED"}          # A's own end
+    assert "mapsmith_cleanup_session" not in bpy.context.scene and not tagged_nodes(mat_a)
+
+
 # -- issue 11 item 2 and issue 18 item 4: kept through a plain save ----------------------------
 def _save_and_reopen(tmp_path):
     path = str(tmp_path / "scene.blend")
