@@ -1,4 +1,4 @@
-"""Undo and redo for pixels changed from Python (texture cleanup).
+"""Undo and redo for pixels changed from Python (texture cleanup), and the cleanup's handlers.
 
 Blender's global (memfile) undo does not store image pixel buffers: after an undo the
 buffer keeps whatever Python wrote last (measured on 4.2 and 5.0). ID properties, though, ARE
@@ -15,7 +15,18 @@ the Image Editor's paint mode) Blender pushes image-paint steps that leave ID pr
 alone, so the cleanup operator leaves paint mode before its undo push (see operators/cleanup).
 
 Byte images are kept as uint8 (their exact stored values), float images as float32; at most
-:data:`MAX_STEPS` steps per image are kept (Blender's default undo depth is 32).
+:data:`MAX_STEPS` steps per image are kept (Blender's default undo depth is 32). A packed
+texture is re-packed by the apply itself; undo brings back the packed file of its step with
+the counter (the image's data-block changed), so saving after an undo keeps what undo shows
+(measured: tests/blender/test_cleanup_session.py).
+
+The records outlive disabling the extension (the module stays imported, so a re-enable finds
+them). If the module itself was loaded anew (the extension updated or reloaded), the records
+are gone: the steps the images count are then taken as what their pixels show, and an undo or
+redo across them says, once per image, that they can no longer be undone.
+
+Handlers: undo_post/redo_post sync, load_post clears, save_pre packs the cleanup masks painted
+since their last pack (cleanup_mask.pack_painted), so a mask is never saved black.
 """
 
 from __future__ import annotations
@@ -81,10 +92,6 @@ def record(image, box: tuple, before: np.ndarray, after: np.ndarray) -> int:
     return new_step
 
 
-def has_records(image) -> bool:
-    return bool(_records.get(image.session_uid))
-
-
 def _write_boxes(image, writes: list) -> None:
     buf = pixels.read_stored(image)
     for box, values in writes:
@@ -96,12 +103,16 @@ def _write_boxes(image, writes: list) -> None:
 def sync_image(image) -> Optional[str]:
     """Bring one image's pixels to the step its counter names. Returns a warning or None."""
     uid = image.session_uid
-    steps = _records.get(uid)
-    if not steps or uid not in _shown:
+    if uid not in _shown:
         return None
     target, shown = step(image), _shown[uid]
     if target == shown:
         return None
+    steps = _records.get(uid)
+    if not steps:
+        _shown[uid] = target
+        return (f'Mapsmith: the cleanup of "{image.name}" was made before the extension was '
+                "reloaded: it can no longer be undone or redone; the pixels stay as they are")
     writes, missing = [], False
     while shown > target:            # undo: newest first
         rec = steps.get(shown)
@@ -126,6 +137,7 @@ def sync_image(image) -> Optional[str]:
 
 
 def sync() -> None:
+    warnings = []
     for image in bpy.data.images:
         try:
             warning = sync_image(image)
@@ -133,6 +145,30 @@ def sync() -> None:
             warning = f'Mapsmith: could not restore "{image.name}": {err}'
         if warning:
             print(warning)
+            warnings.append(warning)
+    if warnings:
+        _show(warnings)
+
+
+def _show(lines: list) -> None:
+    """In the UI a handler cannot report: a small popup says it where the user looks."""
+    wm = getattr(bpy.context, "window_manager", None)
+    if bpy.app.background or wm is None or not wm.windows:
+        return
+
+    def draw(menu, _context):
+        for line in lines:
+            menu.layout.label(text=line.removeprefix("Mapsmith: "))
+
+    wm.popup_menu(draw, title="Mapsmith", icon="ERROR")
+
+
+def adopt() -> None:
+    """Take the steps images count now as what their pixels show (records made by an earlier
+    load of this module are gone): an undo across them then warns instead of doing nothing."""
+    for image in bpy.data.images:
+        if COUNTER in image:
+            _shown.setdefault(image.session_uid, step(image))
 
 
 def clear() -> None:
@@ -151,7 +187,15 @@ def _on_load(*_args):
     clear()  # another file: its counters mean nothing to what is in memory
 
 
-_HANDLERS = (("undo_post", _on_undo_redo), ("redo_post", _on_undo_redo), ("load_post", _on_load))
+@bpy.app.handlers.persistent
+def _on_save(*_args):
+    from . import cleanup_mask  # it records its changes here: imported late, no cycle
+
+    cleanup_mask.pack_painted()
+
+
+_HANDLERS = (("undo_post", _on_undo_redo), ("redo_post", _on_undo_redo), ("load_post", _on_load),
+             ("save_pre", _on_save))
 
 
 def _ours(func, handler) -> bool:
@@ -166,11 +210,16 @@ def register() -> None:
         for old in [h for h in handlers if _ours(func, h)]:
             handlers.remove(old)
         handlers.append(func)
+    try:
+        adopt()
+        sync()  # an undo made while the extension was off
+    except AttributeError:  # Blender starting up: no file data yet (load_post clears anyway)
+        pass
 
 
 def unregister() -> None:
+    """Handlers out; the records stay (see the module's docstring)."""
     for name, func in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         for old in [h for h in handlers if _ours(func, h)]:
             handlers.remove(old)
-    clear()

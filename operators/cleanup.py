@@ -3,23 +3,29 @@
 The workflow: Paint Cleanup Mask (a black mask the texture's size becomes the paint canvas,
 shown in red over the texture) -> paint white over what should go -> Apply Cleanup (the
 masked region, with context, goes to the cleanup provider; only the grown mask's texels are
-written back) -> save the texture. One undo step returns the texture (and the mask) exactly;
-see blender/cleanup_undo.py for how, since Blender's undo does not keep image pixels.
+written back; a packed texture is re-packed) -> save the texture (or just the .blend when it
+is packed). One undo step returns the texture (and the mask) exactly; see
+blender/cleanup_undo.py for how, since Blender's undo does not keep image pixels.
+
+The Blender side lives in blender/cleanup_target.py (which texture, which mask),
+cleanup_mask.py (the mask's life cycle), cleanup_preview.py (the red preview nodes) and
+cleanup_session.py (paint mode, brush, tool settings, and putting them back); the region
+maths in core/cleanup_region.py.
 """
 
 from __future__ import annotations
 
-import time
 
 import bpy
 from bpy.props import BoolProperty, IntProperty
 
 from .. import providers
-from ..blender import cleanup, cleanup_undo, pixels, sources
+from ..blender import (cleanup_mask, cleanup_session, cleanup_target, cleanup_undo,
+                       datablocks, pixels, sources)
+from ..core import cleanup_region
 from ..core.errors import ProviderError, SourceError
 from .job_operator import JobOperator, image_prop, provider_prop
 
-LAST_TIMING: dict = {}  # seconds of the last apply by phase (read, provider, blend, write)
 
 
 class MAPSMITH_OT_cleanup_paint_mask(bpy.types.Operator):
@@ -43,32 +49,35 @@ class MAPSMITH_OT_cleanup_paint_mask(bpy.types.Operator):
         return True
 
     def execute(self, context):
+        cleanup_session.tidy(context)
         space = getattr(context, "space_data", None)
         flat = (space is not None and space.type == "IMAGE_EDITOR"
                 and (space.image is not None or self.image))
         try:
-            if flat:
-                texture = cleanup.find_texture(context, self.image)
-            else:
-                obj = context.active_object
-                node = sources.active_texture_node(obj)
-                if node is None:
-                    raise SourceError(
-                        f'"{obj.name}" has no active Image Texture node: in its material, '
-                        "click the Image Texture node holding the texture to clean")
-                if self.image and node.image.name != self.image:
-                    raise SourceError(f'The active Image Texture node shows "{node.image.name}", '
-                                      f'not "{self.image}"')
-                texture = node.image
-                if cleanup.is_mask(texture):
-                    raise SourceError("The active Image Texture node holds a cleanup mask: "
-                                      "make the texture's node active")
-                cleanup.check_texture(texture)
-            mask, created = cleanup.ensure_mask(texture)
-            if flat:
-                cleanup.start_image_editor(context, space, mask)
-            else:
-                cleanup.start_3d(context, obj, node, mask)
+            with datablocks.rollback_on_error():  # a refusal leaves no stray mask behind
+                if flat:
+                    texture = cleanup_target.find_texture(context, self.image)
+                else:
+                    obj = context.active_object
+                    node = sources.active_texture_node(obj)
+                    if node is None:
+                        raise SourceError(
+                            f'"{obj.name}" has no active Image Texture node: in its material, '
+                            "click the Image Texture node holding the texture to clean")
+                    if self.image and node.image.name != self.image:
+                        raise SourceError(f'The active Image Texture node shows '
+                                          f'"{node.image.name}", not "{self.image}"')
+                    texture = node.image
+                    if cleanup_target.is_mask(texture):
+                        raise SourceError("The active Image Texture node holds a cleanup mask: "
+                                          "make the texture's node active")
+                    cleanup_target.check_texture(texture)
+                    cleanup_session.check_object(obj)
+                mask, created = cleanup_mask.ensure_mask(texture)
+                if flat:
+                    cleanup_session.start_image_editor(context, space, mask)
+                else:
+                    cleanup_session.start_3d(context, obj, node, mask)
         except SourceError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
@@ -89,19 +98,25 @@ class MAPSMITH_OT_cleanup_discard(bpy.types.Operator):
     image: image_prop()
 
     def execute(self, context):
+        ended = cleanup_session.tidy(context)
+        if ended:  # its mask was deleted: nothing to clear, the session is over
+            self.report({"INFO"}, "The cleanup mask was deleted: the paint session has ended; "
+                                  "the texture is unchanged")
+            return {"FINISHED"}
         try:
-            texture = cleanup.find_texture(context, self.image)
+            texture = cleanup_target.find_texture(context, self.image)
         except SourceError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
-        mask = cleanup.find_mask(texture)
+        mask = cleanup_target.find_mask(texture)
         if mask is None:
             self.report({"INFO"}, f'"{texture.name}" has no cleanup mask')
             return {"CANCELLED"}
-        marked = cleanup.read_mask(mask)
+        marked = cleanup_mask.read_mask(mask)
         if marked is not None:
-            cleanup.clear_mask(mask, marked)
-        cleanup.end_session(context, mask, texture)
+            cleanup_mask.clear_mask(mask, marked)
+        cleanup_mask.release(mask)
+        cleanup_session.end(context, mask, texture)
         self.report({"INFO"}, "Cleanup mask discarded; the texture is unchanged")
         return {"FINISHED"}
 
@@ -132,6 +147,7 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
     def _start(self, context) -> bool:
         # The texture, its mask and an empty-mask check come before the provider: an empty
         # mask says so, and nothing is ever sent.
+        cleanup_session.tidy(context)
         try:
             self._plan_target(context)
         except SourceError as err:
@@ -140,9 +156,8 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         return super()._start(context)
 
     def _plan_target(self, context) -> None:
-        t0 = time.perf_counter()
-        texture = cleanup.find_texture(context, self.image)
-        mask = cleanup.find_mask(texture)
+        texture = cleanup_target.find_texture(context, self.image)
+        mask = cleanup_target.find_mask(texture)
         if mask is None:
             raise SourceError(f'"{texture.name}" has no cleanup mask: run Paint Cleanup Mask '
                               "and paint over what should go")
@@ -150,17 +165,17 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
             raise SourceError(f'The cleanup mask is {mask.size[0]}x{mask.size[1]} but the '
                               f'texture is {texture.size[0]}x{texture.size[1]}: run Paint '
                               "Cleanup Mask again to resize it")
-        marked = cleanup.read_mask(mask)
-        plan = cleanup.plan_region(marked, self.grow) if marked is not None else None
+        marked = cleanup_mask.read_mask(mask)
+        plan = cleanup_region.plan_region(marked, self.grow) if marked is not None else None
         if plan is None:
             raise SourceError(f'The cleanup mask of "{texture.name}" is empty: paint white over '
                               "what should go first. Nothing was sent")
         x0, y0, x1, y1 = plan.box
         region = pixels.read_stored(texture)[y0:y1, x0:x1].copy()
-        self._target = (texture.name, mask.name, plan, region, pixels.is_linear(texture),
-                        bool(texture.is_float))
+        # Names can change while the job runs; session_uid does not (nor does it on undo).
+        self._target = (texture.session_uid, mask.session_uid, plan, region,
+                        pixels.is_linear(texture), bool(texture.is_float))
         self._marked = marked
-        self._timing = {"read": time.perf_counter() - t0}
 
     def prepare(self, context, source, provider):
         _tex, _mask, plan, region, linear, is_float = self._target
@@ -171,25 +186,22 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         options = providers.options(provider, "cleanup", exclude_person=self.exclude_person)
 
         def work(token):
-            t0 = time.perf_counter()
             result = provider.cleanup(rgb, grown, cancel=token, **options)
-            t1 = time.perf_counter()
             answer = result.image[::-1]
             if answer.shape[:2] != region.shape[:2]:
                 raise ProviderError(f"the provider answered {answer.shape[1]}x{answer.shape[0]} "
                                  f"for a {region.shape[1]}x{region.shape[0]} region")
-            new_rgb = cleanup.blend(region, answer[..., :3], plan.weight, linear=linear,
-                                    is_float=is_float)
-            return result, new_rgb, (t1 - t0, time.perf_counter() - t1)
+            new_rgb = cleanup_region.blend(region, answer[..., :3], plan.weight,
+                                           linear=linear, is_float=is_float)
+            return result, new_rgb
 
         return work
 
     def finish(self, context, source, payload):
-        t0 = time.perf_counter()
-        result, new_rgb, (t_provider, t_blend) = payload
-        tex_name, mask_name, plan, _region, _linear, _is_float = self._target
-        texture = bpy.data.images.get(tex_name)
-        mask = bpy.data.images.get(mask_name)
+        result, new_rgb = payload
+        tex_uid, mask_uid, plan, _region, _linear, _is_float = self._target
+        texture = _by_uid(tex_uid)
+        mask = _by_uid(mask_uid)
         if texture is None or mask is None:
             raise SourceError("The texture or its mask was removed while cleaning up")
         x0, y0, x1, y1 = plan.box
@@ -204,13 +216,15 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         cleanup_undo.record(texture, plan.box, before,
                             cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1]))
         del buf
-        if not self.keep_mask:
-            # what was painted when Apply started (strokes made while waiting go too)
-            cleanup.clear_mask(mask, self._marked)
-        cleanup.end_session(context, mask, texture)
-        LAST_TIMING.clear()
-        LAST_TIMING.update({**self._timing, "provider": t_provider, "blend": t_blend,
-                            "write": time.perf_counter() - t0, "region": plan.box})
+        if texture.packed_file is not None:  # else File > Save keeps the old packed pixels
+            pixels.pack(texture)
+        if self.keep_mask:
+            cleanup_mask.keep(mask)
+        else:
+            # the marks cleaned; strokes painted while the job ran stay (and undo keeps them)
+            cleanup_mask.clear_mask(mask, self._marked)
+            cleanup_mask.release(mask)
+        cleanup_session.end(context, mask, texture)
         w, h = x1 - x0, y1 - y0
         parts = [f"Cleaned {int(changed.sum())} texels of \"{texture.name}\" "
                  f"(sent a {w}x{h} region)"]
@@ -218,5 +232,17 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
             parts.append(result.note)
         if result.credits:
             parts.append(str(result.credits))
-        parts.append("save the image to keep it")
+        parts.append(_how_to_keep(texture))
         return "; ".join(parts)
+
+
+def _by_uid(uid: int):
+    return next((image for image in bpy.data.images if image.session_uid == uid), None)
+
+
+def _how_to_keep(texture) -> str:
+    if texture.packed_file is not None:
+        return "packed into the .blend: saving the file keeps it"
+    if texture.source == "FILE":
+        return "save the image to keep it"
+    return "save or pack the image to keep it"

@@ -98,3 +98,14 @@ def counting_server():
     server = _CountingServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def server():
+    """The loopback stand-ins for the services (tests/servers/fake_services.py)."""
+    from mapsmith.tests.servers.fake_services import FakeServices
+
+    with FakeServices() as srv:
+        yield srv
+    p = prefs()
+    p.clipdrop_url = p.erase_url = ""

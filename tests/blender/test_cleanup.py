@@ -116,14 +116,6 @@ def cleanup_requests(server):
     return [r for r in server.requests if r.path in ("/cleanup/v1", "/api/edit/erase")]
 
 
-@pytest.fixture
-def server():
-    with fake_services.FakeServices() as srv:
-        yield srv
-    p = prefs()
-    p.clipdrop_url = p.erase_url = ""
-
-
 # -- the paint session -----------------------------------------------------------------------
 def test_paint_mask_starts_and_resumes_a_session(blank, tmp_path):
     tex = file_texture(tmp_path)
@@ -317,9 +309,8 @@ def test_4k_texture_with_a_small_mask_sends_only_the_region(online, server, prov
     assert sent == reqs[0].files[mask_field].size
     assert sent[0] * sent[1] < 0.01 * size * size                 # the region, not 16.7 MP
     assert sent[0] >= 30 + 2 * 4 and sent[1] >= 40 + 2 * 4        # the grown mask fits in it
-    timing = _mod("operators.cleanup").LAST_TIMING
     print(f"\n{provider} 4096x4096, 30x40 mask: region {sent[0]}x{sent[1]}, apply "
-          f"{elapsed:.2f} s ({', '.join(f'{k} {v:.3f}' for k, v in timing.items() if k != 'region')})")
+          f"{elapsed:.2f} s")
     after = stored(bpy.data.images["big"])
     allowed = allowed_region(where, 4)
     assert np.array_equal(after[~allowed], original[~allowed])
@@ -427,29 +418,3 @@ def test_undo_handlers_follow_the_add_on(blank):
     finally:
         enable()
     assert len(ours()) == 1
-
-
-def test_region_plan_grows_feathers_inside_and_fits_the_budget(blank):
-    cleanup = _mod("blender.cleanup")
-    shape = (4096, 4096)
-    where = disc((200, 200), 100, 100, 20)
-    values = (where * 255).astype(np.uint8)
-    marked = cleanup.Marked((2000, 1000, 2200, 1200), values, None, shape)
-    plan = cleanup.plan_region(marked, 4)
-    x0, y0, x1, y1 = plan.box
-    assert (x1 - x0) * (y1 - y0) < 400 * 400                     # the region, with context
-    grown = plan.grown > 0
-    # grown by 4 (disc approximated: within a texel)
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    r = np.hypot(xx - 2100, yy - 1100)
-    assert grown[r <= 23.5].all() and not grown[r >= 25.5].any()
-    w = plan.weight
-    assert (w[~grown] == 0).all()                                # nothing outside the mask
-    assert (w[r <= 20] == 1).all()                               # full strength inside
-    rim = (w > 0) & (w < 1)
-    assert rim.any() and (r[rim] > 20).all()                     # the seam: the outer 2-4 texels
-    # A huge mark on an 8K texture: the box is shrunk to the 16 MP budget where it can be
-    big = cleanup.Marked((0, 0, 3000, 3000), np.full((3000, 3000), 255, np.uint8), None,
-                         (8192, 8192))
-    x0, y0, x1, y1 = cleanup.plan_region(big, 4).box
-    assert (x1 - x0) * (y1 - y0) <= 16_000_000

@@ -1,0 +1,71 @@
+"""Texture cleanup: which texture, and which mask is its.
+
+A mask names its texture by the data-block itself (an ID pointer in ``mask[MASK_OF]``, which
+follows a rename and survives save + reopen), never by the name. Files from before that
+stored the texture's name; a name is still understood.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import bpy
+
+from ..core.errors import SourceError
+from . import sources
+
+MASK_OF = "mapsmith_cleanup_of"      # on the mask: its texture (ID pointer)
+SUFFIX = " cleanup mask"
+
+
+def is_mask(image) -> bool:
+    return image is not None and MASK_OF in image
+
+
+def owner(mask) -> Optional["bpy.types.Image"]:
+    """The texture ``mask`` belongs to, None when it is gone."""
+    value = mask.get(MASK_OF)
+    if isinstance(value, str):  # written by an older Mapsmith: the texture's name
+        return bpy.data.images.get(value)
+    return value
+
+
+def texture_of(mask) -> "bpy.types.Image":
+    texture = owner(mask)
+    if texture is None:
+        raise SourceError(f'"{mask.name}" belongs to a texture that is gone: delete the mask, '
+                          "or run Paint Cleanup Mask on the texture again")
+    return texture
+
+
+def find_mask(texture) -> Optional["bpy.types.Image"]:
+    preferred = bpy.data.images.get(texture.name + SUFFIX)
+    if preferred is not None and is_mask(preferred) and owner(preferred) == texture:
+        return preferred
+    for image in bpy.data.images:
+        if is_mask(image) and owner(image) == texture:
+            return image
+    return None
+
+
+def check_texture(image) -> None:
+    if image.source not in {"FILE", "GENERATED"}:
+        raise SourceError(f'"{image.name}" is a {image.source.lower()} image; cleanup works on '
+                          "still images (UDIM tiles, movies and sequences are not supported)")
+    width, height = image.size
+    if width == 0 or height == 0:
+        raise SourceError(f'"{image.name}" has no pixels (is the file missing?)')
+
+
+def find_texture(context, name: str = "") -> "bpy.types.Image":
+    """The texture to clean: ``name``, else the Image Editor's image, else the active Image
+    Texture node of the active object's material (:func:`sources.find_image`, without the
+    last render). A mask stands for its texture."""
+    image = sources.find_image(context, name)
+    if image is None:
+        raise SourceError("No texture: select the object and make the Image Texture node "
+                          "holding its texture active, or open the image in the Image Editor")
+    if is_mask(image):
+        image = texture_of(image)
+    check_texture(image)
+    return image
