@@ -469,11 +469,15 @@ def _defaults(idname):
             and not p.identifier.endswith("_provider")}, rna
 
 
+# Enum values that need a window (a 3D View) headless tests do not have.
+NEEDS_A_WINDOW = {"VIEW"}
+
+
 def _changed(prop, value):
     if prop.type == "BOOLEAN":
         return not value
     if prop.type == "ENUM":
-        return next(k for k in prop.enum_items.keys() if k != value)
+        return next(k for k in prop.enum_items.keys() if k != value and k not in NEEDS_A_WINDOW)
     if prop.type == "INT":
         return value + 1 if value + 1 <= prop.hard_max else value - 1
     return value * 1.5 if value else 0.1
@@ -489,6 +493,11 @@ def test_declared_options_say_what_asks_again(blank, idname):
     module, name = idname.split(".")
     cls = getattr(bpy.types, f"{module.upper()}_OT_{name}")
     photo = load_astronaut(size=48)
+    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    camera.location = (0.0, -10.0, 0.0)
+    camera.rotation_euler = (1.5708, 0.0, 0.0)       # looking along +Y at the origin
+    bpy.context.scene.collection.objects.link(camera)
+    bpy.context.scene.camera = camera                # Align / Size: Camera need one
     op = getattr(getattr(bpy.ops, module), name)
     defaults, rna = _defaults(idname)
     if "resolution" in defaults:
