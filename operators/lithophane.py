@@ -99,7 +99,7 @@ class MAPSMITH_OT_lithophane(DrawsOptions, JobOperator, bpy.types.Operator):
         mm = printing.mm_per_unit(context)
         mesh = meshes.from_relief(f"{stem} lithophane", rm)
         obj = meshes.add_object(context, f"{stem} lithophane", mesh,
-                                printing.lithophane_material(stem, mm))
+                                printing.lithophane_material(source, mm))
         if self.shape == "CURVED":
             obj.rotation_euler = (0.0, 0.0, 0.0)  # built standing: the picture faces -Y
         x, y, z = (d * mm for d in obj.dimensions)

@@ -22,8 +22,10 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
     bl_label = "One-Click Material"
     capability = "depth"
     needs_provider = False      # three providers, made in prepare()
+    # Which maps are asked for. Normal Map asks too when its provider is a service; Offline
+    # normals are derived from the material's own depth, so toggling them asks nothing.
     request_options = ("image", "provider", "normals_provider", "background_provider",
-                       "use_cutout", "use_normals", "use_displacement")   # which maps
+                       "use_cutout", "use_displacement")
 
     image: image_prop()
     provider: provider_prop("depth")

@@ -31,6 +31,11 @@ def mod(name):
     return importlib.import_module(f"{PKG}.{name}")
 
 
+def key_env(service: str) -> str:
+    """The environment variable standing in for a service's empty key preference."""
+    return next(r.key_env for r in mod("providers").REMOTE if r.service == service)
+
+
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture
 def srv(online, monkeypatch, capfd):
@@ -452,7 +457,7 @@ def test_test_connection_masks_a_key_the_server_echoes(srv, capfd, monkeypatch, 
     srv.fault("echo_key", times=None)
     if source == "environment":
         prefs().bgremoval_api_key = ""
-        monkeypatch.setenv(mod("providers").KEY_ENV["bgremoval"], RAPIDAPI_KEY)
+        monkeypatch.setenv(key_env("bgremoval"), RAPIDAPI_KEY)
     last = mod("preferences").last_status
     last.pop("bgremoval", None)
     assert bpy.ops.mapsmith.test_connection(service="bgremoval") == {"FINISHED"}
@@ -479,7 +484,7 @@ def test_an_echoed_key_is_masked_in_an_error(photo, srv, capfd):
 def test_a_short_key_is_refused_and_shown_nowhere(srv, capfd, monkeypatch, service, source):
     setattr(prefs(), f"{service}_api_key", "" if source == "environment" else SHORT_KEY)
     if source == "environment":
-        monkeypatch.setenv(mod("providers").KEY_ENV[service], SHORT_KEY)
+        monkeypatch.setenv(key_env(service), SHORT_KEY)
     with pytest.raises(RuntimeError) as caught:
         bpy.ops.mapsmith.test_connection(service=service)
     assert message(caught.value).endswith(": the API key is too short to be a real key; paste "
@@ -518,7 +523,7 @@ def test_url_credentials_are_dropped_and_never_echoed(srv, capfd):
 def test_no_key_and_no_url_credential_reach_a_file(srv, tmp_path, monkeypatch):
     """Keys (typed or from the environment) and a URL login are in neither userpref.blend nor
     a saved .blend file, after they were used."""
-    monkeypatch.setenv(mod("providers").KEY_ENV["erase"], BROKE_KEY)
+    monkeypatch.setenv(key_env("erase"), BROKE_KEY)
     prefs().erase_api_key = ""
     prefs().bgremoval_url = srv.url.replace("http://", f"http://alice:{PASSWORD}@")
     for service in ("clipdrop", "erase", "bgremoval"):
