@@ -6,7 +6,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
-from ..core import relief_mesh
+from ..core import cutout, relief_mesh
 from ..core.errors import InputError, ProviderError
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 
@@ -37,6 +37,18 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
     trim_resolution: IntProperty(
         name="Trim Resolution", default=128, min=8, soft_max=512, max=2048,
         description="Vertices along the long side of the trimmed mesh")
+    edge_colour: BoolProperty(
+        name="Edge Colour", default=True,
+        description="Give the soft edge (hair, blurred outlines) the subject's own colour "
+                    "instead of the old background's, so no pale or dark fringe shows over a "
+                    "new background")
+    despill: FloatProperty(
+        name="Despill", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+        description="How much of the old background's colour cast to take out of the edge")
+    keep_islands: BoolProperty(
+        name="Keep Islands", default=False,
+        description="Keep pieces of the cutout that do not touch the subject (scraps of the "
+                    "background the remover took for the subject); off: they are dropped")
 
     @staticmethod
     def draw_options(layout, props):
@@ -49,16 +61,24 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
             sub = row.row()
             sub.active = props.trim
             sub.prop(props, "trim_resolution", text="")
+            layout.prop(props, "edge_colour")
+            sub = layout.row()
+            sub.active = props.edge_colour
+            sub.prop(props, "despill", slider=True)
+        layout.prop(props, "keep_islands")
 
     def prepare(self, context, source, provider):
         rgb, mode = source.rgba[..., :3], self.mode
         trim = self.trim and mode != "MASK"
         height, resolution = self.height, self.trim_resolution
+        refine = dict(edge_colour=self.edge_colour, despill=self.despill,
+                      keep_islands=self.keep_islands)
         h, w = rgb.shape[:2]
 
         def work(token):
             token.progress(0.0, "removing the background")
             result = provider.background(rgb, mode, cancel=token)
+            result.image = cutout.refine(rgb, result.image, cancel=token, **refine)
             if not trim:
                 return result, None
             token.progress(0.8, "trimming the mesh")

@@ -7,6 +7,7 @@ from bpy.props import BoolProperty, FloatProperty, IntProperty
 
 from .. import preferences, providers
 from ..blender import meshes, nodes
+from ..core import cutout
 from ..core import normals as core_normals
 from ..providers import Result
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
@@ -29,6 +30,16 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
     background_provider: provider_prop("background")
     use_cutout: BoolProperty(name="Cutout", default=True,
                              description="Remove the background through the material's alpha")
+    edge_colour: BoolProperty(
+        name="Edge Colour", default=True,
+        description="Give the cutout's soft edge the subject's own colour instead of the old "
+                    "background's (the material then shows a corrected copy of the photo)")
+    despill: FloatProperty(
+        name="Despill", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+        description="How much of the old background's colour cast to take out of the edge")
+    keep_islands: BoolProperty(
+        name="Keep Islands", default=False,
+        description="Keep pieces of the cutout that do not touch the subject")
     use_normals: BoolProperty(name="Normal Map", default=True,
                               description="Add the portrait's surface normals as a normal map")
     use_displacement: BoolProperty(name="Displacement", default=True,
@@ -58,6 +69,11 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         col.prop(props, "use_cutout")
         col.prop(props, "use_normals")
         col.prop(props, "use_displacement")
+        col = layout.column(align=True)
+        col.active = props.use_cutout
+        col.prop(props, "edge_colour")
+        col.prop(props, "despill", slider=True)
+        col.prop(props, "keep_islands")
         layout.prop(props, "height")
         col = layout.column(align=True)
         col.active = props.use_normals
@@ -103,6 +119,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         strength = self.relief_strength(source.size)
         made = {cap: make_provider(context, cap, pid) for cap, pid in chosen.items()}
         rgb = source.rgba[..., :3]
+        refine = dict(edge_colour=self.edge_colour, despill=self.despill,
+                      keep_islands=self.keep_islands)
         steps = {"background": "removing the background", "normals": "estimating normals",
                  "depth": "estimating depth"}
 
@@ -112,6 +130,10 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
                 token.progress(i / (len(made) + 1), steps[cap])
                 if cap == "background":
                     out[cap] = provider.background(rgb, "MASK", cancel=token)
+                    out[cap].image, colour = cutout.refine_mask(rgb, out[cap].image,
+                                                                cancel=token, **refine)
+                    if colour is not None:
+                        out["colour"] = Result(colour)
                 elif cap == "normals":
                     out[cap] = provider.normals(rgb, cancel=token)
                 else:
@@ -126,7 +148,9 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         return work
 
     def finish(self, context, source, results):
-        photo = nodes.photo_image(source)
+        photo = (nodes.result_image(source, "cutout colour", results.pop("colour").image,
+                                    non_color=False, reuse="material colour")
+                 if "colour" in results else nodes.photo_image(source))
         material, tree, bsdf, _output, _tex = nodes.photo_material(source, ROLE, photo,
                                                                    reuse=True)
         if "background" in results:
