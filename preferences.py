@@ -59,9 +59,15 @@ def provider_settings(prefs, provider_id: str) -> Settings:
     """What a provider needs, read on the main thread before a job starts."""
     service = providers.REGISTRY[provider_id][4]
     if service is None:
-        return Settings(timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
+        return Settings(timeout_s=prefs.timeout_s, max_retries=prefs.max_retries,
+                        user_models_dir=models_folder())
     return Settings(api_key=api_key(prefs, service), base_url=getattr(prefs, f"{service}_url"),
                     timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
+
+
+def models_folder(create: bool = False) -> str:
+    """The user's folder of downloaded models (Blender's extension user folder, models/)."""
+    return bpy.utils.extension_path_user(__package__, path="models", create=create)
 
 
 def get(context=None) -> "MapsmithPreferences":
@@ -84,6 +90,11 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
     normals_provider: _provider_enum("normals", "Normals")
     background_provider: _provider_enum("background", "Background")
     cleanup_provider: _provider_enum("cleanup", "Cleanup")
+
+    models_url: StringProperty(
+        name="Models URL", default="",
+        description="Where the model manager downloads learned models from: a mirror or a "
+                    "local server with Hugging Face's layout. Empty: https://huggingface.co")
 
     timeout_s: FloatProperty(
         name="Timeout", default=60.0, min=1.0, max=600.0, subtype="TIME_ABSOLUTE", unit="TIME",
@@ -120,6 +131,8 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         col = layout.column(heading="Network")
         col.prop(self, "timeout_s")
         col.prop(self, "max_retries")
+        from .panels.models import draw_model_manager
+        draw_model_manager(layout, self)
 
 
 classes = (MapsmithPreferences,)

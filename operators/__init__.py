@@ -1,6 +1,6 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import background, cleanup, connection, material, normals, relief
+from . import background, cleanup, connection, material, models, normals, relief
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -11,4 +11,6 @@ classes = (
     cleanup.MAPSMITH_OT_cleanup_discard,
     material.MAPSMITH_OT_material_setup,
     connection.MAPSMITH_OT_test_connection,
+    models.MAPSMITH_OT_download_model,
+    models.MAPSMITH_OT_remove_model,
 )
