@@ -74,12 +74,15 @@ def refine_mask(photo: np.ndarray, mask: np.ndarray, *, edge_colour: bool = True
                 despill: float = 0.5, keep_islands: bool = False,
                 cancel=NEVER_CANCELLED) -> tuple[np.ndarray, np.ndarray | None]:
     """For a material that shows the photo through a mask: the mask (uint8 (H, W)) with its
-    islands dropped, and with ``edge_colour`` the photo (uint8 (H, W, 3)) whose partly
-    transparent edge carries the subject's colour (else None)."""
+    islands dropped, and with ``edge_colour`` the edge colours as uint8 (H, W, 4) RGBA (else
+    None): RGB the photo with its partly transparent edge in the subject's colour, A 255
+    where that changed a pixel, 0 elsewhere (how much of it to mix over the photo)."""
     mask = refine(photo, mask, edge_colour=False, keep_islands=keep_islands, cancel=cancel)
     if not edge_colour:
         return mask, None
     rgba = np.dstack([np.asarray(photo)[..., :3], mask])
     colour = refine(photo, rgba, edge_colour=True, despill=despill, keep_islands=True,
                     cancel=cancel)
-    return mask, np.ascontiguousarray(colour[..., :3])
+    changed = np.any(colour[..., :3] != np.asarray(photo)[..., :3], axis=2)
+    colour[..., 3] = np.where(changed, 255, 0)
+    return mask, colour

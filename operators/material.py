@@ -133,7 +133,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
                     out[cap].image, colour = cutout.refine_mask(rgb, out[cap].image,
                                                                 cancel=token, **refine)
                     if colour is not None:
-                        out["colour"] = Result(colour)
+                        out["edge colour"] = Result(colour)
                 elif cap == "normals":
                     out[cap] = provider.normals(rgb, cancel=token)
                 else:
@@ -148,9 +148,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
         return work
 
     def finish(self, context, source, results):
-        photo = (nodes.result_image(source, "cutout colour", results.pop("colour").image,
-                                    non_color=False, reuse="material colour")
-                 if "colour" in results else nodes.photo_image(source))
+        photo = nodes.photo_image(source)
         material, tree, bsdf, _output, _tex = nodes.photo_material(source, ROLE, photo,
                                                                    reuse=True)
         if "background" in results:
@@ -159,8 +157,12 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
             tex = nodes.image_node(tree, bsdf, mask, name="Mapsmith Mask", label="Mask", row=1)
             nodes.link_alpha(material, tree, bsdf, tex.outputs["Color"])
             nodes.frame(tree, "Mapsmith Cutout Frame", "Cutout", [tex])
+            edge = results.pop("edge colour", None)
+            nodes.edge_colour(material, edge and nodes.result_image(
+                source, "edge colour", edge.image, non_color=False, reuse="material edge colour"))
         else:
             nodes.unlink_alpha(material, tree, bsdf)
+            nodes.edge_colour(material, None)
             nodes.remove_nodes(tree, "Mapsmith Mask", "Mapsmith Cutout Frame")
         if "normals" in results:
             normal = nodes.result_image(source, "normals", results["normals"].image[..., :3],

@@ -82,7 +82,10 @@ def test_material_mask_and_colour(astronaut_cutout):
     photo, raw = astronaut_cutout
     mask, colour = cutout.refine_mask(photo, raw[..., 3])
     assert np.array_equal(mask, raw[..., 3])
-    assert pulled_to_wall(photo, np.dstack([colour, mask])) < 0.1
+    assert pulled_to_wall(photo, np.dstack([colour[..., :3], mask])) < 0.1
+    changed = colour[..., 3] == 255
+    assert changed.any() and np.array_equal(colour[~changed, :3], photo[~changed])
+    assert not changed[(mask == 0) | (mask == 255)].any()
     assert cutout.refine_mask(photo, raw[..., 3], edge_colour=False)[1] is None
 
 
