@@ -17,6 +17,27 @@ MODES = (
 )
 
 
+def edge_colour_prop():
+    return BoolProperty(
+        name="Edge Colour", default=True,
+        description="Give the cutout's soft edge (hair, blurred outlines) the subject's own "
+                    "colour instead of the old background's, so no pale or dark fringe shows "
+                    "over a new background")
+
+
+def despill_prop():
+    return FloatProperty(
+        name="Despill", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+        description="How much of the old background's colour cast to take out of the edge")
+
+
+def keep_islands_prop():
+    return BoolProperty(
+        name="Keep Islands", default=False,
+        description="Keep pieces of the cutout that do not touch the subject (scraps of the "
+                    "background the remover took for the subject); off: they are dropped")
+
+
 class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operator):
     """Remove the photo's background: an alpha cutout on a plane, or the mask as an image"""
 
@@ -37,18 +58,9 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
     trim_resolution: IntProperty(
         name="Trim Resolution", default=128, min=8, soft_max=512, max=2048,
         description="Vertices along the long side of the trimmed mesh")
-    edge_colour: BoolProperty(
-        name="Edge Colour", default=True,
-        description="Give the soft edge (hair, blurred outlines) the subject's own colour "
-                    "instead of the old background's, so no pale or dark fringe shows over a "
-                    "new background")
-    despill: FloatProperty(
-        name="Despill", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
-        description="How much of the old background's colour cast to take out of the edge")
-    keep_islands: BoolProperty(
-        name="Keep Islands", default=False,
-        description="Keep pieces of the cutout that do not touch the subject (scraps of the "
-                    "background the remover took for the subject); off: they are dropped")
+    edge_colour: edge_colour_prop()
+    despill: despill_prop()
+    keep_islands: keep_islands_prop()
 
     @staticmethod
     def draw_options(layout, props):

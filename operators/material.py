@@ -10,6 +10,7 @@ from ..blender import meshes, nodes
 from ..core import cutout
 from ..core import normals as core_normals
 from ..providers import Result
+from .background import despill_prop, edge_colour_prop, keep_islands_prop
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 
 ROLE = "material"          # "<image> material", and the plane carrying it
@@ -30,16 +31,9 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
     background_provider: provider_prop("background")
     use_cutout: BoolProperty(name="Cutout", default=True,
                              description="Remove the background through the material's alpha")
-    edge_colour: BoolProperty(
-        name="Edge Colour", default=True,
-        description="Give the cutout's soft edge the subject's own colour instead of the old "
-                    "background's (the material then shows a corrected copy of the photo)")
-    despill: FloatProperty(
-        name="Despill", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
-        description="How much of the old background's colour cast to take out of the edge")
-    keep_islands: BoolProperty(
-        name="Keep Islands", default=False,
-        description="Keep pieces of the cutout that do not touch the subject")
+    edge_colour: edge_colour_prop()
+    despill: despill_prop()
+    keep_islands: keep_islands_prop()
     use_normals: BoolProperty(name="Normal Map", default=True,
                               description="Add the portrait's surface normals as a normal map")
     use_displacement: BoolProperty(name="Displacement", default=True,

@@ -31,19 +31,13 @@ import conftest  # noqa: E402,F401  (makes the repository importable as ``mapsmi
 
 from mapsmith.core import cutout  # noqa: E402
 from mapsmith.providers import create  # noqa: E402
+from mapsmith.tests.unit.test_cutout import pulled_to_wall  # noqa: E402  (the one definition)
 
 
 def figures(photo: np.ndarray, rgba: np.ndarray, solid: np.ndarray) -> tuple[float, int]:
     a = rgba[..., 3].astype(np.float32) / 255.0
-    colour, p = rgba[..., :3].astype(np.float32), photo.astype(np.float32)
-    edge = (a > 0.05) & (a < 0.95)
-    _, (wy, wx) = ndimage.distance_transform_edt(a > 0.05, return_indices=True)
-    _, (sy, sx) = ndimage.distance_transform_edt(a < 0.95, return_indices=True)
-    to_wall = np.linalg.norm(colour - p[wy, wx], axis=2)
-    to_subject = np.linalg.norm(colour - p[sy, sx], axis=2)
-    pulled = float((to_wall + 20.0 <= to_subject)[edge].mean())
     far = ndimage.distance_transform_edt(~solid) > 5
-    return pulled, int(((a > 0) & far).sum())
+    return pulled_to_wall(photo, rgba), int(((a > 0) & far).sum())
 
 
 def over_black(rgba: np.ndarray) -> np.ndarray:

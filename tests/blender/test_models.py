@@ -10,11 +10,11 @@ import time
 
 import numpy as np
 import pytest
+from blhelpers import PKG, prefs
+from portrait import image_bytes, portrait  # noqa: F401
 
 import bpy
 
-from blhelpers import PKG, prefs
-from portrait import image_bytes, portrait  # noqa: F401
 from mapsmith.tests.servers import stand_in_models
 from mapsmith.tests.servers.model_host import ModelHost
 
@@ -72,7 +72,7 @@ def test_models_folder_is_the_extension_user_folder(models):
         str(models)
 
 
-def test_download_remove_and_the_offline_provider_uses_the_models(models, host, portrait):
+def test_download_remove_and_the_offline_provider_uses_the_models(models, host, portrait):  # noqa: F811
     rgb = _rgb(portrait)
     before = _offline_with(models).depth(rgb)
     assert bpy.ops.mapsmith.download_model(model="MODNET") == {"FINISHED"}
@@ -131,7 +131,7 @@ def test_inpainting_model_fills_large_holes_through_cleanup(models, host, tmp_pa
     assert np.array_equal(after[~where], original[~where])             # texel-exact
 
 
-def test_checksum_failure_resume_and_corrupt_file(models, host, portrait):
+def test_checksum_failure_resume_and_corrupt_file(models, host, portrait):  # noqa: F811
     downloads = mod("providers.offline.downloads")
     learned = mod("providers.offline.learned")
     host.fault = "corrupt"
