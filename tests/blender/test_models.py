@@ -95,7 +95,7 @@ def test_download_remove_and_the_offline_provider_uses_the_models(models, host, 
     mask = mod("core.cutout").refine(rgb, matte.image)
     got = (image_bytes(bpy.data.images["astronaut mask"])[..., 0] * 255).round()
     assert np.abs(got - mask).max() <= 1
-    assert "astronaut cutout colour" in bpy.data.images          # edge colour on by default
+    assert "astronaut edge colour" in bpy.data.images            # edge colour on by default
     # Removed: the built-in methods again.
     assert bpy.ops.mapsmith.remove_model(model="DEPTH_ANYTHING_V2_SMALL") == {"FINISHED"}
     assert not downloads.installed(learned.DEPTH_ANYTHING, models)
@@ -194,3 +194,41 @@ def test_model_manager_states_and_choices(models, host):
     rna = bpy.ops.mapsmith.download_model.get_rna_type()
     assert [i.identifier for i in rna.properties["model"].enum_items] == \
         [info.id for info in learned.CATALOGUE]
+
+
+class _Layout:
+    """Stands in for UILayout: records what the model manager draws, checks property names."""
+
+    def __init__(self, drawn):
+        self.drawn, self.enabled = drawn, True
+
+    def box(self):
+        return _Layout(self.drawn)
+
+    row = column = box
+
+    def label(self, text="", icon="NONE"):
+        self.drawn.append(("label", text))
+
+    def prop(self, data, name, **kw):
+        assert hasattr(data, name), name
+        self.drawn.append(("prop", name))
+
+    def operator(self, idname, text="", icon="NONE"):
+        module, name = idname.split(".")
+        assert hasattr(getattr(bpy.ops, module), name), idname
+        self.drawn.append(("operator", idname))
+        return type("Props", (), {})()
+
+
+def test_preferences_box_lists_every_model(models, host):
+    drawn = []
+    mod("panels.models").draw_model_manager(_Layout(drawn), prefs())
+    labels = [text for kind, text in drawn if kind == "label"]
+    for info in mod("providers.offline.learned").CATALOGUE:
+        assert any(info.label in t and info.licence in t and "MB" in t for t in labels)
+        assert f"Improves: {info.improves}" in labels
+    assert ("prop", "models_url") in drawn
+    assert drawn.count(("operator", "mapsmith.download_model")) == 3
+    assert drawn.count(("operator", "mapsmith.remove_model")) == 3
+    assert any(t.startswith("Folder: ") and str(models) in t for t in labels)
