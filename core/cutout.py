@@ -4,10 +4,10 @@ Every background answer (the offline one and every service's) goes through :func
 the job's worker before Blender sees it:
 
 - islands: pieces of the mask that do not touch the person are dropped. The person is the
-  largest piece of the visible mask (alpha > 0, 8-connected) and every piece at least
-  ``KEEP_FRACTION`` of its size (a second person stays); smaller pieces elsewhere (a scrap of
-  the background the model took for the subject) go, soft edge and all. ``keep_islands``
-  keeps them.
+  largest piece of the visible mask (alpha > 0, 8-connected), every piece at least
+  ``KEEP_FRACTION`` of its size (a second person stays) and any piece touching ``keep`` (the
+  face, where the caller found one); smaller pieces elsewhere (a scrap of the background the
+  model took for the subject) go, soft edge and all. ``keep_islands`` keeps them.
 - edge colour: every partly transparent pixel whose colour is still the photo's (the answer
   brought the old background along) gets the subject's estimated colour
   (:func:`core.matting.cutout_colours`, multi-level foreground estimation) with ``despill``
@@ -29,19 +29,21 @@ KEEP_FRACTION = 0.2        # pieces at least this share of the largest one are k
 PHOTO_TOLERANCE = 3        # levels: an answer pixel this close to the photo is the photo's
 
 
-def drop_islands(alpha: np.ndarray) -> np.ndarray:
+def drop_islands(alpha: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """``alpha`` (float or uint8 (H, W)) with the pieces that do not belong to the person
-    set to 0 (see the module docstring). Same dtype."""
+    set to 0 (see the module docstring); pieces touching ``keep`` (bool (H, W), e.g. the
+    face) stay whatever their size. Same dtype."""
     visible = np.asarray(alpha) > 0
-    kept = components.keep_large(visible, KEEP_FRACTION)
+    kept = components.keep_large(visible, KEEP_FRACTION, keep=keep)
     return np.where(kept, alpha, 0).astype(np.asarray(alpha).dtype)
 
 
 def refine(photo: np.ndarray, answer: np.ndarray, *, edge_colour: bool = True,
-           despill: float = 0.5, keep_islands: bool = False,
+           despill: float = 0.5, keep_islands: bool = False, keep: np.ndarray | None = None,
            cancel=NEVER_CANCELLED) -> np.ndarray:
     """The provider's ``answer`` (RGBA cutout or (H, W) mask, uint8) for the ``photo``
-    (uint8 (H, W, 3 or 4)), with islands dropped and edge colours estimated. A new array."""
+    (uint8 (H, W, 3 or 4)), with islands dropped (except those touching ``keep``, e.g. the
+    face) and edge colours estimated. A new array."""
     photo = np.asarray(photo)
     answer = np.asarray(answer)
     if answer.shape[:2] != photo.shape[:2] or answer.ndim not in (2, 3) or (
@@ -53,9 +55,9 @@ def refine(photo: np.ndarray, answer: np.ndarray, *, edge_colour: bool = True,
     out = answer.copy()
     if not keep_islands:
         if out.ndim == 2:
-            out = drop_islands(out)
+            out = drop_islands(out, keep)
         else:
-            out[..., 3] = drop_islands(out[..., 3])
+            out[..., 3] = drop_islands(out[..., 3], keep)
     if not edge_colour or out.ndim == 2:
         return out
     cancel.check()
@@ -72,12 +74,14 @@ def refine(photo: np.ndarray, answer: np.ndarray, *, edge_colour: bool = True,
 
 def refine_mask(photo: np.ndarray, mask: np.ndarray, *, edge_colour: bool = True,
                 despill: float = 0.5, keep_islands: bool = False,
+                keep: np.ndarray | None = None,
                 cancel=NEVER_CANCELLED) -> tuple[np.ndarray, np.ndarray | None]:
     """For a material that shows the photo through a mask: the mask (uint8 (H, W)) with its
     islands dropped, and with ``edge_colour`` the edge colours as uint8 (H, W, 4) RGBA (else
     None): RGB the photo with its partly transparent edge in the subject's colour, A 255
     where that changed a pixel, 0 elsewhere (how much of it to mix over the photo)."""
-    mask = refine(photo, mask, edge_colour=False, keep_islands=keep_islands, cancel=cancel)
+    mask = refine(photo, mask, edge_colour=False, keep_islands=keep_islands, keep=keep,
+                  cancel=cancel)
     if not edge_colour:
         return mask, None
     rgba = np.dstack([np.asarray(photo)[..., :3], mask])

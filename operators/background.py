@@ -8,6 +8,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 from ..blender import meshes, nodes
 from ..core import cutout, relief_mesh
 from ..core.errors import InputError, ProviderError
+from ..providers.offline.face import face_mask
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 
 MODES = (
@@ -90,7 +91,8 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
         def work(token):
             token.progress(0.0, "removing the background")
             result = provider.background(rgb, mode, cancel=token)
-            result.image = cutout.refine(rgb, result.image, cancel=token, **refine)
+            result.image = cutout.refine(rgb, result.image, keep=face_mask(rgb), cancel=token,
+                                         **refine)
             if not trim:
                 return result, None
             token.progress(0.8, "trimming the mesh")

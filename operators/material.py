@@ -10,6 +10,7 @@ from ..blender import meshes, nodes
 from ..core import cutout
 from ..core import normals as core_normals
 from ..providers import Result
+from ..providers.offline.face import face_mask
 from .background import despill_prop, edge_colour_prop, keep_islands_prop
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 
@@ -124,8 +125,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, JobOperator, bpy.types.Operator):
                 token.progress(i / (len(made) + 1), steps[cap])
                 if cap == "background":
                     out[cap] = provider.background(rgb, "MASK", cancel=token)
-                    out[cap].image, colour = cutout.refine_mask(rgb, out[cap].image,
-                                                                cancel=token, **refine)
+                    out[cap].image, colour = cutout.refine_mask(
+                        rgb, out[cap].image, keep=face_mask(rgb), cancel=token, **refine)
                     if colour is not None:
                         out["edge colour"] = Result(colour)
                 elif cap == "normals":

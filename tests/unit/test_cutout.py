@@ -97,3 +97,16 @@ def test_bad_input():
         cutout.refine(photo, np.zeros((10, 10, 3), np.uint8))
     with pytest.raises(InputError):
         cutout.refine(photo, np.zeros((10, 10), np.uint8), despill=1.5)
+
+
+def test_a_small_piece_holding_the_face_is_kept():
+    from mapsmith.providers.offline.face import face_mask
+    photo = data.astronaut()
+    face = face_mask(photo)
+    assert face is not None and face[150, 225]        # the detector finds her face
+    alpha = np.zeros(photo.shape[:2], np.uint8)
+    alpha[100:200, 180:270] = 255                     # the head, cut off from the body
+    alpha[300:, :] = 255                              # a body ten times its size
+    assert not cutout.refine(photo, alpha)[150, 225]   # by size alone the head would go
+    kept = cutout.refine(photo, alpha, keep=face)
+    assert kept[150, 225] == 255 and kept[400, 100] == 255
