@@ -121,6 +121,7 @@ class Settings:
     timeout_s: float = 60.0
     max_retries: int = 3
     backoff_s: float = 0.5  # first wait before a retry; doubles each time, capped (http.py)
+    user_models_dir: str = ""  # offline: the folder of downloaded models ("" = none)
 
 
 class Provider:

@@ -373,6 +373,49 @@ def bench_print() -> None:
         tf = min(timed(floor) for _ in range(2))
         triangles = sum(len(p.vertices) - 2 for p in obj.data.polygons)
         row(f"export_print {what} ({triangles:,} triangles)", t, None, tf, None)
+# -- 8. offline paths with stand-in learned models, and the cutout's edge colour ----------
+def bench_learned(sizes) -> None:
+    """The offline provider's paths with a downloaded model present, timed with the test
+    suite's stand-in ONNX models (same inputs and outputs as the real ones, trivial inside):
+    so the figures are Mapsmith's pre- and post-processing around a model, not the model's
+    own run time (the real Depth Anything V2 Small, MODNet and LaMa take far longer)."""
+    import tempfile
+
+    from PIL import Image
+    from skimage import data
+
+    sys.path.insert(0, str(blenv.ROOT / "tests" / "servers"))
+    import stand_in_models
+
+    offline = importlib.import_module(blenv.PKG + ".providers.offline")
+    learned = importlib.import_module(blenv.PKG + ".providers.offline.learned")
+    runtime = importlib.import_module(blenv.PKG + ".providers.offline.runtime")
+    cutout = importlib.import_module(blenv.PKG + ".core.cutout")
+    providers = importlib.import_module(blenv.PKG + ".providers")
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="mapsmith-bench-models-"))
+    sums = []
+    for info in learned.CATALOGUE:
+        (folder / info.filename).write_bytes(stand_in_models.BUILDERS[info.capability]())
+        sums.append(f"{runtime.file_sha256(folder / info.filename)}  {info.filename}\n")
+    (folder / runtime.SUMS_FILE).write_text("".join(sums), encoding="ascii")
+    provider = offline.OfflineProvider(providers.Settings(user_models_dir=str(folder)))
+    plain = offline.OfflineProvider()
+    portrait = data.astronaut()
+    for n in sizes:
+        rgb = np.asarray(Image.fromarray(portrait).resize((n, n), Image.LANCZOS))
+        mask = np.zeros((n, n), np.uint8)
+        mask[int(n * .55):int(n * .80), int(n * .55):int(n * .80)] = 255   # 6 %: a large hole
+        provider.depth(rgb)
+        provider.background(rgb, "MASK")                 # sessions load once, untimed
+        raw = plain.background(rgb, "CUTOUT").image
+        for name, call in (("depth, stand-in Depth Anything", lambda: provider.depth(rgb)),
+                           ("mask, stand-in MODNet", lambda: provider.background(rgb, "MASK")),
+                           ("cleanup 6 % hole, stand-in LaMa",
+                            lambda: provider.cleanup(rgb, mask)),
+                           ("cleanup 6 % hole, built-in", lambda: plain.cleanup(rgb, mask)),
+                           ("cutout edge colour + islands", lambda: cutout.refine(rgb, raw))):
+            t, peak = measure(call, repeat=2)
+            row(f"offline {name} {n}²", t, None, None, peak)
 
 
 def main() -> int:
@@ -389,6 +432,7 @@ def main() -> int:
     bench_responsiveness()
     bench_redo()
     bench_print()
+    bench_learned((512,) if args.quick else (512, 1024))
     print_table()
     return 0
 
