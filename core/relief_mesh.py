@@ -64,20 +64,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
+from . import bas_relief, contours, foreground, images
 from .errors import InputError
 
 BACKGROUND_MODES = ("CUT", "BASE")
+COMPRESSIONS = bas_relief.COMPRESSIONS
 
-DEFAULT_RESOLUTION = 512
+NOZZLE = 0.0004  # metres: the usual FDM nozzle; the defaults print with it without supports
+DEFAULT_RESOLUTION = 400  # 0.5 mm cells on the default plaque: every cell wider than NOZZLE
 MAX_RESOLUTION = 4096  # 16.8 M vertices (33.6 M solid): beyond that Blender struggles
-DEFAULT_WIDTH = 0.2  # metres, long side: see the module docstring
-DEFAULT_STRENGTH = 0.1  # max relief height as a fraction of width: 20 mm on a 200 mm plaque
+DEFAULT_LONG_SIDE = 0.2  # metres: see the module docstring
+DEFAULT_RELIEF_HEIGHT = 0.008  # metres above the base: 8 mm on a 200 mm plaque
 DEFAULT_SMOOTHING = 1.0  # Gaussian sigma in grid cells: removes provider noise, keeps detail
-DEFAULT_THICKNESS = 0.004  # metres of back plate under the lowest point: stiff when printed
+DEFAULT_THICKNESS = 0.003  # metres of back plate under the lowest point: >= 2 mm, stiff
+DEFAULT_DETAIL = bas_relief.DEFAULT_DETAIL
+DEFAULT_MIN_ISLAND = foreground.DEFAULT_MIN_ISLAND
+SILHOUETTE_STEP = 0.08  # GRADIENT: the outline stands this fraction of the height proud
 
 # A grid cell counts as foreground when at least this fraction of its image area is.
 _COVERAGE_FOREGROUND = 0.5
@@ -98,6 +104,8 @@ class ReliefMesh:
     n_front_polys: int = 0
     n_back_polys: int = 0
     n_rim_polys: int = 0
+    back_index: np.ndarray = dataclasses.field(  # int32: front vertex each back one copies
+        default_factory=lambda: np.zeros(0, np.int32))
 
     @property
     def num_vertices(self) -> int:
@@ -213,20 +221,20 @@ def _sample_at_vertices(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return _area_average_axis(_area_average_axis(a, rows, 0), cols, 1)
 
 
-def _sample(depth: np.ndarray, rows: int, cols: int, background_level: float):
-    """Grid depth and foreground mask.
+def _sample(depth: np.ndarray, fg: np.ndarray, rows: int, cols: int):
+    """Grid depth, foreground mask and foreground coverage (0..1) of every vertex's cell.
 
     Each vertex gets the mean depth of the *foreground* part of its cell, so vertices on
     the silhouette are not pulled towards 0 by the background they overlap; a vertex is
     foreground when at least half its cell is.
     """
-    fg = (depth > background_level).astype(np.float32)
+    fg = fg.astype(np.float32)
     coverage = _sample_at_vertices(fg, rows, cols)
     weighted = _sample_at_vertices(depth * fg, rows, cols)
     mask = coverage >= _COVERAGE_FOREGROUND
     grid = np.zeros((rows, cols), np.float32)
     np.divide(weighted, coverage, out=grid, where=mask)
-    return np.clip(grid, 0.0, 1.0), mask
+    return np.clip(grid, 0.0, 1.0), mask, coverage
 
 
 def _gaussian_kernel(sigma: float) -> np.ndarray:
@@ -271,35 +279,97 @@ def _smooth_inside(grid: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarr
     return out
 
 
-def _check_common(strength, smoothing, width):
-    if not (math.isfinite(width) and width > 0):
-        raise InputError(f"Width must be greater than 0, not {width!r}")
-    if not (math.isfinite(strength) and strength >= 0):
-        raise InputError(f"Strength must be 0 or more, not {strength!r}")
+def _check_common(relief_height, smoothing, long_side, compression="LINEAR", detail=0.0,
+                  min_island=0.0):
+    if not (math.isfinite(long_side) and long_side > 0):
+        raise InputError(f"Size (the long side) must be greater than 0, not {long_side!r}")
+    if not (math.isfinite(relief_height) and relief_height >= 0):
+        raise InputError(f"Relief height must be 0 or more, not {relief_height!r}")
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise InputError(f"Smoothing must be 0 or more, not {smoothing!r}")
+    if compression not in COMPRESSIONS:
+        raise InputError(f"Compression must be one of {', '.join(COMPRESSIONS)}, "
+                         f"not {compression!r}")
+    if not (math.isfinite(detail) and 0 <= detail <= 1):
+        raise InputError(f"Detail must be from 0 to 1, not {detail!r}")
+    if not (math.isfinite(min_island) and 0 <= min_island <= 1):
+        raise InputError(f"Minimum island must be from 0 to 1, not {min_island!r}")
 
 
-def _heights(depth: np.ndarray, resolution, strength, smoothing, width, background_level):
-    """Front heights (rows, cols) in metres and the foreground mask; ``depth`` is checked."""
-    _check_common(strength, smoothing, width)
+def _heights(depth: np.ndarray, resolution, *, relief_height, smoothing, long_side,
+             compression, detail, engrave, background_level, alpha, min_island):
+    """Front heights (rows, cols) in metres, the foreground mask and its coverage."""
+    _check_common(relief_height, smoothing, long_side, compression, detail, min_island)
     rows, cols = grid_shape(depth.shape, resolution)
-    grid, mask = _sample(depth, rows, cols, float(background_level))
+    alpha = None if alpha is None else fit_depth(alpha, depth.shape)
+    fg = foreground.foreground(depth, alpha=alpha, level=background_level,
+                               min_island=min_island)
+    grid, mask, coverage = _sample(depth, fg, rows, cols)
     smooth = _smooth_inside(grid, mask, float(smoothing))
-    z = (smooth * np.float32(strength * width)).astype(np.float32)
-    return z, mask
+    if compression == "GRADIENT" and relief_height > 0:
+        z01 = bas_relief.compress(smooth * bas_relief.DEPTH_SPAN, mask, detail=detail,
+                                  silhouette=SILHOUETTE_STEP)
+    else:
+        z01 = smooth
+    z = (z01 * np.float32(-relief_height if engrave else relief_height)).astype(np.float32)
+    return z, mask, coverage
 
 
-def heights_only(depth, resolution: int = DEFAULT_RESOLUTION, strength: float = DEFAULT_STRENGTH,
-                 smoothing: float = DEFAULT_SMOOTHING, *, width: float = DEFAULT_WIDTH,
-                 background_level: float = 0.0) -> np.ndarray:
+def fit_depth(depth, shape) -> np.ndarray:
+    """``depth`` as float32 (H, W) 0..1 brought to ``shape`` (the photo's (H, W)).
+
+    A depth answer of another size but the same aspect ratio (within 2 %) is resized; one
+    of another aspect cannot be laid over the photo and is refused with a message."""
+    d = _as_depth(depth)
+    h, w = int(shape[0]), int(shape[1])
+    if d.shape == (h, w):
+        return d
+    if abs(d.shape[1] / d.shape[0] - w / h) > 0.02 * (w / h):
+        raise InputError(f"The depth map is {d.shape[1]}x{d.shape[0]} pixels but the photo is "
+                         f"{w}x{h}: their shapes differ, so the depth cannot be laid over the "
+                         "photo. Use a depth map made from this photo")
+    return np.clip(images.resize(d, h, w), 0.0, 1.0)
+
+
+def heights_only(depth, resolution: int = DEFAULT_RESOLUTION, *,
+                 relief_height: float = DEFAULT_RELIEF_HEIGHT,
+                 smoothing: float = DEFAULT_SMOOTHING, long_side: float = DEFAULT_LONG_SIDE,
+                 compression: str = "GRADIENT", detail: float = DEFAULT_DETAIL,
+                 engrave: bool = False, background_level: Optional[float] = None,
+                 alpha=None, min_island: float = DEFAULT_MIN_ISLAND) -> np.ndarray:
     """The (rows, cols) float32 grid of front heights in metres, row 0 = top of the image.
 
     Exactly the z values :func:`depth_to_relief` gives its front vertices (background
     vertices are 0), so an existing relief can be updated in place through ``grid_index``.
     """
-    return _heights(_as_depth(depth), resolution, strength, smoothing, width,
-                    background_level)[0]
+    return _heights(_as_depth(depth), resolution, relief_height=relief_height,
+                    smoothing=smoothing, long_side=long_side, compression=compression,
+                    detail=detail, engrave=engrave, background_level=background_level,
+                    alpha=alpha, min_island=min_island)[0]
+
+
+def displacement_image(depth, resolution: int = DEFAULT_RESOLUTION, *,
+                       background: str = "CUT", **options) -> np.ndarray:
+    """RGBA float32 (H, W, 4) for the Displace-modifier path, at the depth's own size:
+    heights normalised so the peak is 1 (value x ``relief_height`` = metres; negative when
+    engraved) in RGB, the foreground in alpha (all 1 with ``background="BASE"``).
+
+    Same foreground and compression as the mesh; ``smoothing`` is in grid cells of
+    ``resolution`` and converted to pixels here."""
+    d = _as_depth(depth)
+    h, w = d.shape
+    smoothing = float(options.pop("smoothing", DEFAULT_SMOOTHING))
+    _check_resolution(resolution)
+    sigma = smoothing * max(h, w) / max(int(resolution) - 1, 1)
+    kwargs = dict(long_side=DEFAULT_LONG_SIDE, compression="GRADIENT", detail=DEFAULT_DETAIL,
+                  engrave=False, background_level=None, alpha=None,
+                  min_island=DEFAULT_MIN_ISLAND)
+    kwargs.update(options)
+    z, mask, _ = _heights(d, max(h, w), relief_height=1.0, smoothing=sigma, **kwargs)
+    z = images.resize(z, h, w) if z.shape != (h, w) else z
+    fg = images.resize(mask.astype(np.float32), h, w) >= 0.5 if mask.shape != (h, w) else mask
+    alpha = np.ones_like(z) if background == "BASE" else fg.astype(np.float32)
+    return np.dstack([z, z, z, alpha]).astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -416,23 +486,35 @@ def _front_topology(fg: np.ndarray):
 
 
 def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
-                    width: float = DEFAULT_WIDTH, strength: float = DEFAULT_STRENGTH,
-                    smoothing: float = DEFAULT_SMOOTHING, background: str = "CUT",
-                    solid: bool = False, thickness: float = DEFAULT_THICKNESS,
-                    background_level: float = 0.0) -> ReliefMesh:
+                    long_side: float = DEFAULT_LONG_SIDE,
+                    relief_height: float = DEFAULT_RELIEF_HEIGHT,
+                    compression: str = "GRADIENT", detail: float = DEFAULT_DETAIL,
+                    engrave: bool = False, smoothing: float = DEFAULT_SMOOTHING,
+                    background: str = "CUT", solid: bool = False,
+                    thickness: float = DEFAULT_THICKNESS,
+                    background_level: Optional[float] = None, alpha=None,
+                    min_island: float = DEFAULT_MIN_ISLAND,
+                    smooth_outline: bool = True) -> ReliefMesh:
     """Build a relief mesh from a depth map (see the module docstring for the layout).
 
     - ``resolution``: vertices along the image's long side (2..MAX_RESOLUTION).
-    - ``width``: size of the long side in metres.
-    - ``strength``: height of depth 1 as a fraction of ``width``.
+    - ``long_side``: size of the image's long side in metres.
+    - ``relief_height``: metres from the base to the highest point (LINEAR: depth 1).
+    - ``compression``: ``"GRADIENT"`` (bas-relief, :mod:`core.bas_relief`) or ``"LINEAR"``
+      (height proportional to depth).
+    - ``detail``: 0..1, fine detail kept against the overall shape (GRADIENT).
+    - ``engrave``: cut the relief into the plate (heights go down from z = 0).
     - ``smoothing``: Gaussian sigma in grid cells, applied inside the foreground only.
     - ``background``: ``"CUT"`` removes the background (a face needs at least 3 foreground
       corners); ``"BASE"`` keeps the full rectangle with the background flat at z = 0.
-    - ``solid``: add a flat back at z = -``thickness`` and a rim wall, closing the mesh.
-    - ``background_level``: depth values at or below it are background.
+    - ``solid``: add a flat back at ``thickness`` below the lowest point and a rim wall.
+    - ``background_level``: a plain threshold (depth above it is foreground) instead of the
+      automatic foreground; ``alpha``: a person mask (0..1, >= 0.5 is the subject) instead.
+    - ``min_island``: pieces smaller than this fraction of the largest are dropped.
+    - ``smooth_outline``: move the cut outline onto the sub-pixel contour (CUT only).
 
-    Raises ``ValueError`` with a message fit for an artist on bad input, including a CUT
-    that leaves nothing (a depth map without foreground).
+    Raises :class:`InputError` with a message fit for an artist on bad input, including a
+    CUT that leaves nothing (a depth map without foreground).
     """
     if background not in BACKGROUND_MODES:
         raise InputError(f"Background must be one of {', '.join(BACKGROUND_MODES)}, "
@@ -441,7 +523,10 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         raise InputError(f"Thickness must be greater than 0 for a solid relief, "
                          f"not {thickness!r}")
     depth = _as_depth(depth)
-    z, mask = _heights(depth, resolution, strength, smoothing, width, background_level)
+    z, mask, coverage = _heights(
+        depth, resolution, relief_height=relief_height, smoothing=smoothing,
+        long_side=long_side, compression=compression, detail=detail, engrave=engrave,
+        background_level=background_level, alpha=alpha, min_island=min_island)
     rows, cols = z.shape
 
     if background == "CUT":
@@ -450,53 +535,62 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         fg = np.ones((rows, cols), bool)
     quads, tris, boundary, used = _front_topology(fg)
     if quads.shape[0] + tris.shape[0] == 0:
-        raise InputError("The depth map has no foreground large enough to build a relief "
-                         "at this resolution (everything is background). Try "
-                         "Background: Base, or a higher resolution.")
+        raise InputError("The depth map has no subject large enough to build a relief at this "
+                         "resolution (everything is background, or flat at 0). Try "
+                         "Background: Flat Base, a higher resolution, or another photo.")
 
     # Compact the used grid vertices.
     grid_index = np.flatnonzero(used).astype(np.int32)
     n_front = int(grid_index.size)
     remap = np.full(rows * cols, -1, np.int32)
     remap[grid_index] = np.arange(n_front, dtype=np.int32)
-    quads = remap[quads]
-    tris = remap[tris]
 
-    # Positions and per-vertex UVs of the front.
-    if cols >= rows:
-        size_x, size_y = float(width), float(width) * depth.shape[0] / depth.shape[1]
-    else:
-        size_x, size_y = float(width) * depth.shape[1] / depth.shape[0], float(width)
+    # Positions (in grid cells: row, col) and per-vertex UVs of the front.
     gr, gc = np.divmod(grid_index, cols)
-    u = (gc / (cols - 1)).astype(np.float32)
-    v = (1.0 - gr / (rows - 1)).astype(np.float32)
+    rc = np.stack([gr, gc], axis=1).astype(np.float64)
+    bnd = np.unique(boundary[:, 0])                      # flat grid indices, sorted
+    if background == "CUT" and smooth_outline and bnd.size:
+        rc = _smooth_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg)
+    if cols >= rows:
+        size_x, size_y = float(long_side), float(long_side) * depth.shape[0] / depth.shape[1]
+    else:
+        size_x, size_y = float(long_side) * depth.shape[1] / depth.shape[0], float(long_side)
+    u = (rc[:, 1] / (cols - 1)).astype(np.float32)
+    v = (1.0 - rc[:, 0] / (rows - 1)).astype(np.float32)
     front_co = np.empty((n_front, 3), np.float32)
     front_co[:, 0] = (u - 0.5) * size_x
     front_co[:, 1] = (v - 0.5) * size_y
     front_co[:, 2] = z.ravel()[grid_index]
     vertex_uv = np.stack([u, v], axis=1)
+    quads_f, tris_f = remap[quads], remap[tris]
 
-    # Polygons: front quads, front triangles, then back (reversed) and rim.
-    loop_parts = [quads.ravel(), tris.ravel()]
+    # Polygons: front quads, front triangles, then back and rim.
+    loop_parts = [quads_f.ravel(), tris_f.ravel()]
     size_parts = [np.full(quads.shape[0], 4, np.int32), np.full(tris.shape[0], 3, np.int32)]
     n_front_polys = quads.shape[0] + tris.shape[0]
     n_back = n_rim = 0
     co = front_co
+    back_index = np.zeros(0, np.int32)
     if solid:
-        back_co = front_co.copy()
-        back_co[:, 2] = -float(thickness)
+        # The back: only copies of the boundary vertices, triangulated row band by row band.
+        back_index = remap[bnd]
+        n_back_v = back_index.size
+        back_co = front_co[back_index].copy()
+        bottom = float(min(0.0, float(z[fg].min()) if fg.any() else 0.0))
+        back_co[:, 2] = bottom - float(thickness)
         co = np.concatenate([front_co, back_co])
-        vertex_uv = np.concatenate([vertex_uv, vertex_uv])
-        off = np.int32(n_front)
-        loop_parts += [(quads[:, ::-1] + off).ravel(), (tris[:, ::-1] + off).ravel()]
-        size_parts += size_parts[:2]
-        n_back = n_front_polys
+        vertex_uv = np.concatenate([vertex_uv, vertex_uv[back_index]])
+        back_of = np.full(rows * cols, -1, np.int32)
+        back_of[bnd] = n_front + np.arange(n_back_v, dtype=np.int32)
+        back_tris = back_of[_back_triangles(fg, bnd)][:, ::-1]   # facing -Z
+        loop_parts.append(back_tris.ravel())
+        size_parts.append(np.full(back_tris.shape[0], 3, np.int32))
+        n_back = back_tris.shape[0]
         # Rim: a boundary edge a -> b of the front becomes the quad b, a, a', b' (primes are
         # back copies); it walks the shared edge b -> a, opposite to the front face, and
         # its normal points out of the solid.
-        e = remap[boundary]
-        a, b = e[:, 0], e[:, 1]
-        rim = np.stack([b, a, a + off, b + off], axis=1)
+        a, b = boundary[:, 0], boundary[:, 1]
+        rim = np.stack([remap[b], remap[a], back_of[a], back_of[b]], axis=1)
         loop_parts.append(rim.ravel())
         size_parts.append(np.full(rim.shape[0], 4, np.int32))
         n_rim = rim.shape[0]
@@ -517,7 +611,125 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         n_front_polys=int(n_front_polys),
         n_back_polys=int(n_back),
         n_rim_polys=int(n_rim),
+        back_index=back_index.astype(np.int32),
     )
+
+
+def _back_triangles(fg: np.ndarray, needed: np.ndarray) -> np.ndarray:
+    """Triangles (T, 3) of flat grid indices covering the front's cells, using only the
+    ``needed`` vertices (the boundary's, sorted flat indices), wound like the front.
+
+    Each row band of cells splits into runs of cells that share full vertical edges; a run
+    is a convex polygon whose vertices lie on the band's two grid lines (a run ends in a
+    square or a chamfer; only its ends and the boundary vertices on its lines are needed),
+    zipped into triangles between its bottom and top chains. Neighbouring bands use the same
+    vertices on their shared line, so the back is conforming, and its border is exactly the
+    front's boundary: the rim closes it.
+    """
+    rows, cols = fg.shape
+    tl, tr, bl, br = fg[:-1, :-1], fg[:-1, 1:], fg[1:, :-1], fg[1:, 1:]
+    count = tl.astype(np.int8) + tr + bl + br
+    present = count >= 3
+    # cells c and c+1 of a band are in one run when both exist and share a full edge
+    joined = present[:, :-1] & present[:, 1:] & fg[:-1, 1:-1] & fg[1:, 1:-1]
+    start = present.copy()
+    start[:, 1:] &= ~joined
+    end = present.copy()
+    end[:, :-1] &= ~joined
+    sr, sc = np.nonzero(start)
+    er, ec = np.nonzero(end)                          # same order: row-major, one per run
+    # chain ranges on the band's bottom line (r + 1) and top line (r)
+    b_lo = np.where(bl[sr, sc], sc, sc + 1)
+    b_hi = np.where(br[er, ec], ec + 1, ec)
+    t_lo = np.where(tl[sr, sc], sc, sc + 1)
+    t_hi = np.where(tr[er, ec], ec + 1, ec)
+    nb_lo = np.searchsorted(needed, (sr + 1) * cols + b_lo)
+    nb_hi = np.searchsorted(needed, (sr + 1) * cols + b_hi, side="right")
+    nt_lo = np.searchsorted(needed, sr * cols + t_lo)
+    nt_hi = np.searchsorted(needed, sr * cols + t_hi, side="right")
+    m, n = nb_hi - nb_lo, nt_hi - nt_lo                 # chain lengths (>= 1 each)
+    runs = np.arange(sr.size)
+
+    def advances(lo, length, kind):
+        """One event per step along a chain: (run, x of the vertex reached, kind, from)."""
+        k = np.maximum(length - 1, 0)
+        run = np.repeat(runs, k)
+        step = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
+        frm = np.repeat(lo, k) + step
+        return run, needed[frm + 1] % cols, np.full(run.size, kind), frm
+
+    rb, xb, kb, fb = advances(nb_lo, m, 0)
+    rt, xt, kt, ft = advances(nt_lo, n, 1)
+    run = np.concatenate([rb, rt])
+    x = np.concatenate([xb, xt])
+    kind = np.concatenate([kb, kt])
+    frm = np.concatenate([fb, ft])
+    order = np.lexsort((kind, x, run))
+    run, kind, frm = run[order], kind[order], frm[order]
+    # position along each chain when the event happens: chain start + steps taken before
+    first = np.r_[0, np.flatnonzero(np.diff(run)) + 1]
+    group_start = np.repeat(first, np.diff(np.r_[first, run.size]))
+    cb = np.cumsum(kind == 0) - (kind == 0)
+    ct = np.cumsum(kind == 1) - (kind == 1)
+    cb -= cb[group_start]
+    ct -= ct[group_start]
+    i = nb_lo[run] + cb                                   # current bottom vertex
+    j = nt_lo[run] + ct                                   # current top vertex
+    bottom_step = kind == 0
+    tri = np.where(bottom_step[:, None],
+                   np.stack([needed[i], needed[np.minimum(i + 1, needed.size - 1)],
+                             needed[j]], axis=1),
+                   np.stack([needed[i], needed[np.minimum(j + 1, needed.size - 1)],
+                             needed[j]], axis=1))
+    return tri.astype(np.int64)
+
+
+def _smooth_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg):
+    """Front vertex positions (n_front, 2) (row, col) with the boundary moved onto the
+    smoothed sub-pixel contour (:mod:`core.contours`); moves that would fold a front face or
+    a back triangle over are undone."""
+    idx = remap[bnd]                                    # boundary vertices, front indices
+    pos_of = np.full(rc.shape[0], -1, np.int64)
+    pos_of[idx] = np.arange(idx.size)
+    a, b = remap[boundary[:, 0]], remap[boundary[:, 1]]
+    succ = np.empty(idx.size, np.int64)
+    pred = np.empty(idx.size, np.int64)
+    succ[pos_of[a]] = pos_of[b]
+    pred[pos_of[b]] = pos_of[a]
+    grid_rc = rc[idx]
+    moved = contours.smooth_outline(coverage, grid_rc.astype(np.int64), succ, pred)
+    faces = [remap[quads][:, [0, 1, 2]], remap[quads][:, [0, 2, 3]],
+             remap[quads][:, [0, 1, 3]], remap[quads][:, [1, 2, 3]], remap[tris]]
+    back = remap[_back_triangles(fg, bnd)]
+    faces = np.concatenate(faces + [back])
+    faces = faces[np.isin(faces, idx).any(axis=1)]      # only faces that can change
+    out = rc.copy()
+    for _ in range(4):
+        out[idx] = moved
+        bad = _folded(out, faces)
+        if not bad.size:
+            break
+        undo = pos_of[np.unique(faces[bad])]
+        undo = undo[undo >= 0]
+        moved[undo] = grid_rc[undo] + 0.5 * (moved[undo] - grid_rc[undo])
+    else:
+        bad = _folded(out, faces)
+        while bad.size:
+            undo = pos_of[np.unique(faces[bad])]
+            undo = undo[undo >= 0]
+            moved[undo] = grid_rc[undo]
+            out[idx] = moved
+            bad = _folded(out, faces)
+    out[idx] = moved
+    return out
+
+
+def _folded(rc, faces, min_area=0.05):
+    """Indices of triangles (in (row, col) space, wound counter-clockwise seen from +Z, i.e.
+    clockwise in (row, col)) whose area is below ``min_area`` cells or negative."""
+    p0, p1, p2 = rc[faces[:, 0]], rc[faces[:, 1]], rc[faces[:, 2]]
+    cross = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (p2[:, 0] - p0[:, 0])
+    return np.flatnonzero(0.5 * cross < min_area)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,8 +809,8 @@ def check_manifold(mesh: ReliefMesh) -> dict:
     )
 
 
-def _fan_triangles(mesh: ReliefMesh) -> np.ndarray:
-    """(T, 3) vertex indices: every polygon fanned from its first loop."""
+def triangles(mesh: ReliefMesh) -> np.ndarray:
+    """(T, 3) vertex indices: every polygon fanned from its first loop (for STL-like use)."""
     tris = []
     for size, starts in mesh.polygon_loops():
         for k in range(1, size - 1):
@@ -611,14 +823,14 @@ def _fan_triangles(mesh: ReliefMesh) -> np.ndarray:
 def volume(mesh: ReliefMesh) -> float:
     """Signed volume by the divergence theorem: positive when normals point outwards.
     Meaningful for closed meshes; non-planar quads are split along their first diagonal."""
-    tri = _fan_triangles(mesh)
+    tri = triangles(mesh)
     p = mesh.co.astype(np.float64)
     a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
 def surface_area(mesh: ReliefMesh) -> float:
-    tri = _fan_triangles(mesh)
+    tri = triangles(mesh)
     p = mesh.co.astype(np.float64)
     a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
     return float(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum())

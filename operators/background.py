@@ -65,8 +65,8 @@ class MAPSMITH_OT_remove_background(DrawsOptions, JobOperator, bpy.types.Operato
             alpha = result.image[..., 3].astype(np.float32) / 255.0
             try:
                 mesh = relief_mesh.depth_to_relief(
-                    alpha, resolution=resolution, width=height * max(w, h) / h,
-                    strength=0.0, smoothing=0.0, background="CUT", background_level=0.5)
+                    alpha, resolution=resolution, long_side=height * max(w, h) / h,
+                    relief_height=0.0, smoothing=0.0, background="CUT", background_level=0.5)
             except InputError:
                 raise ProviderError("The cutout is empty: nothing to trim to") from None
             return result, mesh
