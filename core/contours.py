@@ -58,13 +58,26 @@ def smooth_loops(points: np.ndarray, succ: np.ndarray, pred: np.ndarray,
     return p
 
 
+def even_out(points: np.ndarray, succ: np.ndarray, pred: np.ndarray,
+             iterations: int = 4) -> np.ndarray:
+    """Slide loop vertices along the loop (never across it) towards the middle of their
+    neighbours: even spacing, so no wall facet is much narrower than its neighbours."""
+    p = points.copy()
+    for _ in range(iterations):
+        tangent = p[succ] - p[pred]
+        tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
+        shift = np.einsum("ij,ij->i", 0.5 * (p[succ] + p[pred]) - p, tangent)
+        p = p + 0.5 * shift[:, None] * tangent
+    return p
+
+
 def smooth_outline(coverage: np.ndarray, rc: np.ndarray, succ: np.ndarray,
                    pred: np.ndarray) -> np.ndarray:
     """New (row, col) float positions (B, 2) of boundary grid vertices ``rc`` (B, 2) whose
     loop neighbours are ``succ``/``pred`` (indices into ``rc``): on the level set, smoothed,
     each within MAX_OUT / MAX_IN of its grid position."""
     target = level_set_targets(coverage, rc)
-    p = smooth_loops(target, succ, pred)
+    p = even_out(smooth_loops(target, succ, pred), succ, pred)
     move = p - rc
     dist = np.linalg.norm(move, axis=1)
     limit = np.where(np.einsum("ij,ij->i", move, target - rc) >= 0, MAX_OUT, MAX_IN)

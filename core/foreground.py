@@ -46,9 +46,10 @@ def label(mask: np.ndarray):
     both = m[:-1] & m[1:]
     a = run[:-1][both]
     b = run[1:][both]
-    if a.size:
-        key = np.unique(a.astype(np.int64) * n + b)
-        a, b = key // n, key % n
+    if a.size:  # touching pixel pairs repeat along two runs: keep each pair of runs once
+        new = np.ones(a.size, bool)
+        new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        a, b = a[new], b[new]
     parent = np.arange(n)
     while a.size:
         pa, pb = parent[a], parent[b]

@@ -83,6 +83,7 @@ DEFAULT_SMOOTHING = 1.0  # Gaussian sigma in grid cells: removes provider noise,
 DEFAULT_THICKNESS = 0.003  # metres of back plate under the lowest point: >= 2 mm, stiff
 DEFAULT_DETAIL = bas_relief.DEFAULT_DETAIL
 DEFAULT_MIN_ISLAND = foreground.DEFAULT_MIN_ISLAND
+MIN_RIM_EDGE = 0.8  # grid cells: a rim facet at least this wide (0.4 mm on the default plaque)
 SILHOUETTE_STEP = 0.08  # GRADIENT: the outline stands this fraction of the height proud
 
 # A grid cell counts as foreground when at least this fraction of its image area is.
@@ -704,22 +705,27 @@ def _smooth_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg):
     faces = np.concatenate(faces + [back])
     faces = faces[np.isin(faces, idx).any(axis=1)]      # only faces that can change
     out = rc.copy()
-    for _ in range(4):
+
+    def bad_vertices():
+        """Positions (into idx) of vertices of folded faces or too short rim edges."""
         out[idx] = moved
-        bad = _folded(out, faces)
-        if not bad.size:
+        bad = np.unique(faces[_folded(out, faces)])
+        short = np.linalg.norm(out[a] - out[b], axis=1) < MIN_RIM_EDGE
+        bad = np.union1d(bad, np.r_[a[short], b[short]])
+        found = pos_of[bad]
+        return found[found >= 0]
+
+    for _ in range(4):
+        undo = bad_vertices()
+        if not undo.size:
             break
-        undo = pos_of[np.unique(faces[bad])]
-        undo = undo[undo >= 0]
         moved[undo] = grid_rc[undo] + 0.5 * (moved[undo] - grid_rc[undo])
-    else:
-        bad = _folded(out, faces)
-        while bad.size:
-            undo = pos_of[np.unique(faces[bad])]
-            undo = undo[undo >= 0]
-            moved[undo] = grid_rc[undo]
-            out[idx] = moved
-            bad = _folded(out, faces)
+    undo = bad_vertices()
+    while undo.size:                  # grid positions are always valid: fall back to them
+        if np.array_equal(moved[undo], grid_rc[undo]):
+            break
+        moved[undo] = grid_rc[undo]
+        undo = bad_vertices()
     out[idx] = moved
     return out
 
@@ -785,7 +791,7 @@ def check_manifold(mesh: ReliefMesh) -> dict:
     rot = np.where(has_twin, nxt[np.maximum(twin, 0)], h)  # chain ends are fixed points
     label = h.copy()
     jump = rot.copy()
-    for _ in range(8):  # 2**8 steps: far more than any vertex's valence here
+    for _ in range(int(np.log2(max(o.size, 2))) + 1):  # 2**k steps: more than any valence
         label = np.minimum(label, label[jump])
         jump = jump[jump]
     chain = ~has_twin[jump]  # walked into a boundary half-edge: an open fan

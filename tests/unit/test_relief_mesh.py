@@ -498,3 +498,155 @@ def test_resolution_1024_builds_quickly():
           f"heights_only {t_h:.3f}s")
     c = relief_mesh.check_manifold(m)
     assert c["watertight"] and c["euler"] == 2 * 2 - 2 * 1  # two islands, one hole
+
+
+# ----------------------------------------------------- sculpted relief (issue 12, 13.4) ---
+
+
+def outside_checks(mesh):
+    """trimesh and manifold3d (test-only outside libraries) on the mesh in millimetres:
+    watertight, consistently wound, a positive volume, one manifold, and no
+    self-intersection (a boolean with a box resolves overlaps: its volume would differ)."""
+    import manifold3d
+    import trimesh
+    tris = relief_mesh.triangles(mesh)
+    tm = trimesh.Trimesh(mesh.co * 1000.0, tris, process=True)
+    assert tm.is_watertight and tm.is_winding_consistent and tm.is_volume
+    solid = manifold3d.Manifold(manifold3d.Mesh(
+        vert_properties=(mesh.co * 1000.0).astype(np.float32), tri_verts=tris.astype(np.uint32)))
+    assert solid.status() == manifold3d.Error.NoError
+    box = manifold3d.Manifold.cube([1000.0, 1000.0, 1000.0], True)
+    assert (solid ^ box).volume() == pytest.approx(solid.volume(), rel=1e-6)
+    assert solid.volume() == pytest.approx(tm.volume, rel=1e-6)
+    return tm
+
+
+def old_triangle_count(mesh):
+    """Triangles the solid relief had before (the back a copy of the front): front twice
+    plus two per rim quad."""
+    front = mesh.poly_size[:mesh.n_front_polys]
+    return 2 * int((front - 2).sum()) + 2 * mesh.n_rim_polys
+
+
+@pytest.mark.parametrize("background", ["CUT", "BASE"])
+def test_light_back_is_at_most_55_percent_and_passes_outside_checks(background):
+    m = relief_mesh.depth_to_relief(portrait(), resolution=200, solid=True,
+                                    background=background)
+    tm = outside_checks(m)
+    assert tm.body_count == 2 if background == "CUT" else tm.body_count == 1  # body + hand
+    assert len(tm.faces) <= 0.55 * old_triangle_count(m)
+    c = relief_mesh.check_manifold(m)
+    assert c["watertight"], c
+    back = m.co[m.n_front:]
+    assert np.all(back[:, 2] == back[0, 2])      # one flat plane
+
+
+@pytest.mark.parametrize("p", [0.3, 0.6, 0.85])
+def test_noisy_masks_with_smooth_outline_stay_watertight(p):
+    rng = np.random.default_rng(int(p * 100))
+    d = np.where(rng.random((120, 90)) < p, rng.uniform(0.1, 1, (120, 90)), 0).astype(np.float32)
+    m = relief_mesh.depth_to_relief(d, resolution=120, solid=True, smoothing=0.0,
+                                    min_island=0.0, background_level=0.0)
+    assert relief_mesh.check_manifold(m)["watertight"]
+    outside_checks(m)
+
+
+def rim_facets(mesh):
+    f, b = mesh.n_front_polys, mesh.n_back_polys
+    loops = mesh.poly_start[f + b:, None] + np.arange(4)
+    v = mesh.co[mesh.loop_vertex[loops]].astype(np.float64)
+    width = np.linalg.norm(v[:, 0, :2] - v[:, 1, :2], axis=1)
+    normal = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    return width, np.degrees(np.arctan2(normal[:, 1], normal[:, 0]))
+
+
+def test_smooth_outline_follows_the_circle_in_every_direction():
+    """The rim of a disc: wall facets face hundreds of directions (not 8), the outline is
+    closer to a circle than the grid staircase, and at the default print size (the
+    defaults: 200 mm, resolution 400) no wall facet is narrower than a 0.4 mm nozzle."""
+    n = 512
+    y, x = np.mgrid[0:n, 0:n] + 0.5
+    r2 = ((x - n / 2) ** 2 + (y - n / 2) ** 2) / (0.38 * n) ** 2
+    disc = np.clip(1 - r2, 0, 1).astype(np.float32)
+    spread = {}
+    for smooth in (False, True):
+        m = relief_mesh.depth_to_relief(disc, solid=True, smooth_outline=smooth)
+        width, angle = rim_facets(m)
+        radius = np.hypot(*m.co[m.back_index, :2].T)
+        spread[smooth] = np.std(radius)
+        directions = np.unique(np.round(angle)).size
+        assert relief_mesh.check_manifold(m)["watertight"]
+        if smooth:
+            assert directions > 180 and width.min() >= relief_mesh.NOZZLE
+            outside_checks(m)
+        else:
+            assert directions == 8
+    assert spread[True] < 0.7 * spread[False]
+
+
+def test_defaults_are_print_friendly():
+    """Issue 13 item 4: base >= 2 mm, cells (the narrowest feature) >= the nozzle."""
+    cell = relief_mesh.DEFAULT_LONG_SIDE / (relief_mesh.DEFAULT_RESOLUTION - 1)
+    assert cell >= relief_mesh.NOZZLE
+    assert relief_mesh.DEFAULT_THICKNESS >= 0.002
+    m = relief_mesh.depth_to_relief(portrait(), solid=True)
+    assert m.co[:, 2].max() == pytest.approx(relief_mesh.DEFAULT_RELIEF_HEIGHT, rel=1e-5)
+    assert m.co[:, 2].min() == pytest.approx(-relief_mesh.DEFAULT_THICKNESS, rel=1e-5)
+
+
+def test_engrave_cuts_down_from_the_plate():
+    m = relief_mesh.depth_to_relief(dome(), resolution=60, solid=True, engrave=True,
+                                    background="BASE", relief_height=0.01, thickness=0.002)
+    z = m.co[:, 2]
+    assert z.max() == 0.0 and z[: m.n_front].min() == pytest.approx(-0.01, rel=1e-5)
+    assert z.min() == pytest.approx(-0.012, rel=1e-5)
+    assert relief_mesh.check_manifold(m)["watertight"] and relief_mesh.volume(m) > 0
+
+
+def test_relief_height_is_the_peak():
+    """GRADIENT: the highest point is exactly Relief Height; LINEAR: depth 1 would be."""
+    kw = dict(relief_height=0.01, background_level=0.0)
+    z = relief_mesh.heights_only(portrait(), 100, compression="GRADIENT", **kw)
+    assert z.max() == pytest.approx(0.01, rel=1e-5)
+    z = relief_mesh.heights_only(portrait(), 100, compression="LINEAR", **kw)
+    assert 0.009 < z.max() <= 0.01
+
+
+def test_displacement_image_matches_the_mesh_foreground():
+    d = np.where(dome(120, 160) > 0, dome(120, 160) + np.float32(0.2), 0).astype(np.float32)
+    rgba = relief_mesh.displacement_image(d, 64)
+    assert rgba.shape == (120, 160, 4) and rgba.dtype == np.float32
+    assert rgba[..., 0].max() == pytest.approx(1.0) and rgba[..., 0].min() == 0.0
+    np.testing.assert_array_equal(rgba[..., 3] > 0, d > 0.02)
+    assert np.all(rgba[..., 3][rgba[..., 0] > 0] == 1)
+    assert np.all(relief_mesh.displacement_image(d, 64, background="BASE")[..., 3] == 1)
+    assert relief_mesh.displacement_image(d, 64, engrave=True)[..., 0].min() == pytest.approx(-1)
+
+
+@pytest.mark.parametrize("depth, message", [
+    (np.zeros((40, 40), np.float32), "no subject"),                       # all background
+    (np.full((40, 40), np.nan, np.float32), "no subject"),                # NaN everywhere
+    (np.full((1, 40), 0.5, np.float32), "at least 2x2"),                   # one pixel wide
+])
+def test_bad_depth_gets_a_clear_message(depth, message):
+    with pytest.raises(relief_mesh.InputError, match=message):
+        relief_mesh.depth_to_relief(depth, resolution=32, solid=True)
+
+
+def test_sensible_relief_from_flat_and_nan_ridden_depth():
+    flat = relief_mesh.depth_to_relief(np.full((40, 50), 0.5, np.float32), resolution=40,
+                                       solid=True)
+    assert relief_mesh.check_manifold(flat)["watertight"]
+    np.testing.assert_allclose(flat.co[: flat.n_front, 2], relief_mesh.DEFAULT_RELIEF_HEIGHT)
+    d = dome(100, 100)
+    d[np.random.default_rng(3).random(d.shape) < 0.2] = np.nan   # 20 % NaN
+    m = relief_mesh.depth_to_relief(d, resolution=80, solid=True)
+    assert np.isfinite(m.co).all() and relief_mesh.check_manifold(m)["watertight"]
+
+
+def test_fit_depth_resizes_same_aspect_and_refuses_another():
+    d = dome(100, 150)
+    assert relief_mesh.fit_depth(d, (200, 300)).shape == (200, 300)
+    assert relief_mesh.fit_depth(d, (100, 150)) is not None
+    with pytest.raises(relief_mesh.InputError, match="shapes differ"):
+        relief_mesh.fit_depth(d, (300, 300))
