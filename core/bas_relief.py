@@ -28,7 +28,7 @@ import numpy as np
 from . import images
 
 COMPRESSIONS = ("GRADIENT", "LINEAR")
-DEFAULT_DETAIL = 0.5
+DEFAULT_DETAIL = 0.6
 
 DEPTH_SPAN = 0.5        # depth 0..1 spans half the long side
 JUMP_SLOPE = 3.0        # steeper than ~72 degrees between two vertices: an occlusion jump
@@ -157,8 +157,14 @@ def compress(height: np.ndarray, fg: np.ndarray, *, detail: float = DEFAULT_DETA
     jy = iy & (np.abs(gy) > JUMP_SLOPE)
     sx, sy = ix & ~jx, iy & ~jy                   # smooth slopes
     a = curve_strength(detail)
-    cx = np.where(sx, attenuate(gx, a), 0.0)
-    cy = np.where(sy, attenuate(gy, a), 0.0)
+    # Attenuate the slope's magnitude, not each component (that would turn a dome into a
+    # four-sided pyramid): the other component is averaged onto each edge from its four
+    # neighbours.
+    sgx, sgy = np.where(sx, gx, 0.0), np.where(sy, gy, 0.0)
+    mx = np.hypot(sgx, _across(sgy, gx.shape))
+    my = np.hypot(sgy, _across(sgx.T, gy.T.shape).T)
+    cx = np.where(sx, sgx * _ratio(mx, a), 0.0)
+    cy = np.where(sy, sgy * _ratio(my, a), 0.0)
 
     boost = 1.5 * float(np.clip(detail, 0.0, 1.0))
     if boost > 0:
@@ -185,6 +191,22 @@ def compress(height: np.ndarray, fg: np.ndarray, *, detail: float = DEFAULT_DETA
     z = silhouette + (1.0 - silhouette) * z
     out[fg] = z[fg]
     return out
+
+
+def _across(g: np.ndarray, shape) -> np.ndarray:
+    """Vertical-edge values ``g`` (H-1, W) averaged onto the horizontal edges (H, W-1)."""
+    p = np.pad(g, ((1, 1), (0, 0)))
+    four = p[:-1, :-1] + p[:-1, 1:] + p[1:, :-1] + p[1:, 1:]
+    count = np.full(shape, 4.0)
+    count[0] -= 2
+    count[-1] -= 2
+    return four / count
+
+
+def _ratio(magnitude: np.ndarray, a: float) -> np.ndarray:
+    """attenuate(m) / m, 1 at m = 0."""
+    m = np.maximum(magnitude, 1e-9)
+    return np.log1p(a * m) / (a * m)
 
 
 def _range(u: np.ndarray, fg: np.ndarray) -> float:
