@@ -148,40 +148,15 @@ def compress(height: np.ndarray, fg: np.ndarray, *, detail: float = DEFAULT_DETA
     out = np.zeros(height.shape, np.float32)
     if fg.sum() < 2:
         return out
-    cell = 1.0 / (max(height.shape) - 1)
-    h = np.where(fg, height, 0.0).astype(np.float64)
-    gx = np.diff(h, axis=1) / cell
-    gy = np.diff(h, axis=0) / cell
-    ix, iy, _sx, _sy = _edge_masks(fg)
-    jx = ix & (np.abs(gx) > JUMP_SLOPE)          # occlusion jumps inside the subject
-    jy = iy & (np.abs(gy) > JUMP_SLOPE)
-    sx, sy = ix & ~jx, iy & ~jy                   # smooth slopes
-    a = curve_strength(detail)
-    # Attenuate the slope's magnitude, not each component (that would turn a dome into a
-    # four-sided pyramid): the other component is averaged onto each edge from its four
-    # neighbours.
-    sgx, sgy = np.where(sx, gx, 0.0), np.where(sy, gy, 0.0)
-    mx = np.hypot(sgx, _across(sgy, gx.shape))
-    my = np.hypot(sgy, _across(sgx.T, gy.T.shape).T)
-    cx = np.where(sx, sgx * _ratio(mx, a), 0.0)
-    cy = np.where(sy, sgy * _ratio(my, a), 0.0)
-
-    boost = 1.5 * float(np.clip(detail, 0.0, 1.0))
-    if boost > 0:
-        sigma = _DETAIL_SIGMA / cell
-        # Edge-aware low pass: the blur sees only smooth slopes (no halo around a jump).
-        cx = np.where(sx, cx + boost * (cx - _masked_blur(cx, sx.astype(np.float32), sigma)), 0)
-        cy = np.where(sy, cy + boost * (cy - _masked_blur(cy, sy.astype(np.float32), sigma)), 0)
-
-    smooth = integrate(cx, cy)
+    cx, cy, jx, jy, cell = _slopes(height, fg, detail)
     if jx.any() or jy.any():
-        # Jumps: a bounded step, scaled against the smooth part's range (Poisson is linear).
-        span = _range(smooth, fg)
-        raw = max(float(np.abs(gx[jx]).max(initial=0.0)), float(np.abs(gy[jy]).max(initial=0.0)))
-        scale = JUMP_CAP * span / (raw * cell) if raw > 0 else 0.0
-        steps = integrate(np.where(jx, gx * cell * scale, 0.0),
-                          np.where(jy, gy * cell * scale, 0.0))
-        smooth = smooth + steps
+        # Jumps: a bounded step, scaled against the smooth part's range, all in one solve
+        # (the smooth part's range comes from a solve on a small copy of the grid).
+        raw = max(float(np.abs(jx).max()), float(np.abs(jy).max()))
+        scale = JUMP_CAP * _smooth_range(height, fg, detail, cell) / raw
+        cx = cx + jx * scale
+        cy = cy + jy * scale
+    smooth = integrate(cx, cy)
     lo = float(np.percentile(smooth[fg], 0.2))
     hi = float(smooth[fg].max())
     if hi - lo <= 1e-12:
@@ -191,6 +166,50 @@ def compress(height: np.ndarray, fg: np.ndarray, *, detail: float = DEFAULT_DETA
     z = silhouette + (1.0 - silhouette) * z
     out[fg] = z[fg]
     return out
+
+
+def _slopes(height: np.ndarray, fg: np.ndarray, detail: float):
+    """(smooth slopes x (H, W-1), y (H-1, W), attenuated and boosted; jump slopes x, y, raw
+    and zero elsewhere; the grid spacing), all float32."""
+    cell = 1.0 / (max(height.shape) - 1)
+    h = np.where(fg, height, 0.0).astype(np.float32)
+    gx = np.diff(h, axis=1) * np.float32(1.0 / cell)
+    gy = np.diff(h, axis=0) * np.float32(1.0 / cell)
+    ix, iy, _sx, _sy = _edge_masks(fg)
+    jx = ix & (np.abs(gx) > JUMP_SLOPE)          # occlusion jumps inside the subject
+    jy = iy & (np.abs(gy) > JUMP_SLOPE)
+    sx, sy = ix & ~jx, iy & ~jy                   # smooth slopes
+    a = curve_strength(detail)
+    # Attenuate the slope's magnitude, not each component (that would turn a dome into a
+    # four-sided pyramid): the other component is averaged onto each edge from its four
+    # neighbours.
+    sgx, sgy = np.where(sx, gx, np.float32(0)), np.where(sy, gy, np.float32(0))
+    cx = sgx * _ratio(np.hypot(sgx, _across(sgy, gx.shape)), a)
+    cy = sgy * _ratio(np.hypot(sgy, _across(sgx.T, gy.T.shape).T), a)
+    boost = np.float32(1.5 * float(np.clip(detail, 0.0, 1.0)))
+    if boost > 0:
+        sigma = _DETAIL_SIGMA / cell
+        # Edge-aware low pass: the blur sees only smooth slopes (no halo around a jump).
+        cx = np.where(sx, cx + boost * (cx - _masked_blur(cx, sx.astype(np.float32), sigma)), 0)
+        cy = np.where(sy, cy + boost * (cy - _masked_blur(cy, sy.astype(np.float32), sigma)), 0)
+    zero = np.float32(0)
+    return (cx.astype(np.float32), cy.astype(np.float32), np.where(jx, gx, zero),
+            np.where(jy, gy, zero), cell)
+
+
+_RANGE_GRID = 160  # long side of the small grid that measures the smooth part's range
+
+
+def _smooth_range(height: np.ndarray, fg: np.ndarray, detail: float, cell: float) -> float:
+    """Range of the integrated smooth slopes, in the full grid's units (height / cell)."""
+    rows, cols = height.shape
+    f = max(rows, cols) / _RANGE_GRID
+    if f > 1.5:
+        r, c = max(2, int(round(rows / f))), max(2, int(round(cols / f)))
+        height = images.resize(np.where(fg, height, 0.0).astype(np.float32), r, c)
+        fg = images.resize(fg.astype(np.float32), r, c) >= 0.5
+    cx, cy, _, _, small_cell = _slopes(height, fg, detail)
+    return _range(integrate(cx, cy), fg) * small_cell / cell
 
 
 def _across(g: np.ndarray, shape) -> np.ndarray:
