@@ -303,6 +303,11 @@ def _heights(depth: np.ndarray, resolution, *, relief_height, smoothing, long_si
     _check_common(relief_height, smoothing, long_side, compression, detail, min_island)
     rows, cols = grid_shape(depth.shape, resolution)
     alpha = None if alpha is None else fit_depth(alpha, depth.shape)
+    shrink = int(max(depth.shape) // (2 * max(rows, cols)))
+    if shrink >= 2:  # a grid much coarser than the image: the subject at twice its size
+        small = (max(2, depth.shape[0] // shrink), max(2, depth.shape[1] // shrink))
+        depth = images.resize(depth, *small)
+        alpha = None if alpha is None else images.resize(alpha, *small)
     fg = foreground.foreground(depth, alpha=alpha, level=background_level,
                                min_island=min_island)
     grid, mask, coverage = _sample(depth, fg, rows, cols)
