@@ -3,61 +3,67 @@
 Conventions
 -----------
 Input depth follows ``providers/contract.py``: float (H, W) in 0..1, row 0 = top of the image,
-1 = nearest to the camera, 0 = background. Values at or below ``background_level`` are
-background.
+1 = nearest to the camera, 0 = background. The subject (foreground) comes from
+:mod:`core.foreground`: a person mask (``alpha``) when given, else a hysteresis threshold
+on the depth with clean-up (``background_level`` instead sets a plain threshold).
 
 The vertex grid has ``resolution`` vertices along the image's long side and the short side
 in proportion (at least 2). The outer vertices sit on the image border, so the mesh is
-exactly ``width`` long on the long side with the image's true aspect ratio, and each vertex
-carries the exact area average of the depth in a cell one vertex spacing wide centred on
-it (bilinear interpolation where the grid is finer than the image).
+exactly ``long_side`` long on the long side with the image's true aspect ratio, and each
+vertex carries the exact area average of the subject's depth in a cell one vertex spacing
+wide centred on it (bilinear interpolation where the grid is finer than the image).
+
+Heights: ``compression="GRADIENT"`` (default) compresses the depth's slopes
+(:mod:`core.bas_relief`) and scales the result so the highest point is ``relief_height``;
+``"LINEAR"`` makes height proportional to depth (depth 1 = ``relief_height``). ``engrave``
+turns the heights downwards, into the plate.
 
 Output mesh (a :class:`ReliefMesh`):
 
 - lies in the XY plane, centred on the origin in X and Y, image top towards +Y, front facing
-  +Z; the relief rises from z = 0 (background) to ``strength * width`` (depth 1);
+  +Z; the relief rises from z = 0 (background) to ``relief_height`` (or sinks to
+  ``-relief_height`` when engraved);
 - the front is quads, one per grid cell. With ``background="CUT"`` a cell whose four corners
   are all foreground stays a quad, a cell with exactly three gets one triangle across the
-  missing corner (a 45 degree chamfer instead of a staircase silhouette), others are dropped.
-  Triangles appear only there. Foreground vertices where two faces would touch at a single
-  point (a "bow-tie", as diagonal pixel contacts produce) are cut too, so the front is
-  vertex-manifold and a rim can follow it;
-- ``solid=True`` adds a flat back at z = -thickness (a mirror copy of the front's topology,
-  reversed) and a vertical rim wall along every boundary loop of the front - the outer
-  silhouette(s) and the holes - so the result is closed, edge- and vertex-manifold and
-  consistently wound with normals pointing outwards, ready to 3D print. Every island the cut
-  leaves is kept, each one closed on its own;
+  missing corner, others are dropped. Triangles appear only there. Foreground vertices where
+  two faces would touch at a single point (a "bow-tie", as diagonal pixel contacts produce)
+  are cut too, so the front is vertex-manifold and a rim can follow it. The outline's
+  vertices are then moved onto the sub-pixel contour of the subject's coverage
+  (:mod:`core.contours`; never folding a face, never leaving a rim facet under
+  ``MIN_RIM_EDGE`` cells);
+- ``solid=True`` adds a flat back ``thickness`` below the lowest point and a vertical rim
+  wall along every boundary loop of the front - the outer silhouette(s) and the holes - so
+  the result is closed, edge- and vertex-manifold and consistently wound with normals
+  pointing outwards, ready to 3D print. The back uses only copies of the boundary vertices,
+  triangulated band by band between grid rows (``contours.grid_back_triangles``): a few
+  triangles per outline vertex instead of a copy of the front. Every island the cut leaves
+  is kept, each one closed on its own;
 - UVs map the photo onto the front: u = 0..1 left to right, v = 0 at the bottom row and 1 at
-  the top (Blender's convention). Back vertices reuse the UV of the front vertex they copy
-  (the photo seen through the model, mirrored from behind), and the rim therefore shows the
-  silhouette pixel stretched down the wall: no seams, no distortion on the front.
+  the top (Blender's convention). Back vertices reuse the UV of the front vertex they copy,
+  and the rim therefore shows the silhouette pixel stretched down the wall.
 
 Vertex layout: front vertices first (``n_front`` of them, row-major grid order, unused grid
 vertices removed, ``grid_index`` gives each one's flat index into the (rows, cols) grid),
-then, when solid, their back copies in the same order (vertex ``i + n_front`` is below
-vertex ``i``). Polygons: front (``n_front_polys``), then back (``n_back_polys``), then rim
-(``n_rim_polys``) - handy for ``material_index``.
+then, when solid, the back copies of the boundary vertices (``back_index`` gives the front
+vertex each one is below). Polygons: front (``n_front_polys``), then back (``n_back_polys``,
+triangles), then rim (``n_rim_polys``) - handy for ``material_index``.
 
 The Blender side (``blender/meshes.from_relief``) builds it with ``foreach_set`` only:
 vertices ``co``, loops ``vertex_index``, polygons ``loop_start`` (``loop_total`` is
 read-only in 4.x: sizes follow from the next start), UVs per loop, and
 ``update(calc_edges=True)``; edges are never added by hand.
 
-Optionally ``mesh.polygons.foreach_set("material_index", ...)`` with the front / back / rim
-ranges below, and ``mesh.shade_smooth()`` (4.1+) for the front. Checked with bpy 4.2:
-validate() changes nothing, bmesh finds no non-manifold edge or vertex on a solid relief,
-and its volume equals :func:`volume`.
+Updating the heights of an existing relief whose topology did not change (same subject,
+resolution and cut; only heights changed)::
 
-Updating the heights of an existing relief whose topology did not change (same depth
-mask, resolution and cut; only strength, smoothing or width changed)::
-
-    z = heights_only(depth, resolution, strength, smoothing, width=width).ravel()
+    z = heights_only(depth, resolution, relief_height=..., detail=...).ravel()
     co[:n_front, 2] = z[grid_index]
 
-Scale: distances are metres (Blender units at the default unit scale). The default width,
-0.2 m, is a portrait plaque that fits the bed of common desktop printers (>= 220 mm) and is
-a plausible real-world object in a scene. Slicers read STL/OBJ numbers as millimetres, so
-export with scale 1000 (or set the scene's unit scale to 0.001) when printing.
+Scale: distances are metres (Blender units at the default unit scale). The defaults print on
+a desktop printer with a 0.4 mm nozzle: a 200 mm plaque (fits beds >= 220 mm) in 0.5 mm
+cells, 8 mm of relief on a 3 mm base, a height field with vertical walls (no supports).
+Slicers read STL/OBJ numbers as millimetres, so export with scale 1000 (or set the scene's
+unit scale to 0.001) when printing.
 """
 
 from __future__ import annotations
@@ -556,7 +562,8 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
     rc = np.stack([gr, gc], axis=1).astype(np.float64)
     bnd = np.unique(boundary[:, 0])                      # flat grid indices, sorted
     if background == "CUT" and smooth_outline and bnd.size:
-        rc = _smooth_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg)
+        rc = contours.smooth_grid_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg,
+                                          MIN_RIM_EDGE)
     if cols >= rows:
         size_x, size_y = float(long_side), float(long_side) * depth.shape[0] / depth.shape[1]
     else:
@@ -588,7 +595,7 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         vertex_uv = np.concatenate([vertex_uv, vertex_uv[back_index]])
         back_of = np.full(rows * cols, -1, np.int32)
         back_of[bnd] = n_front + np.arange(n_back_v, dtype=np.int32)
-        back_tris = back_of[_back_triangles(fg, bnd)][:, ::-1]   # facing -Z
+        back_tris = back_of[contours.grid_back_triangles(fg, bnd)][:, ::-1]   # facing -Z
         loop_parts.append(back_tris.ravel())
         size_parts.append(np.full(back_tris.shape[0], 3, np.int32))
         n_back = back_tris.shape[0]
@@ -619,128 +626,6 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         n_rim_polys=int(n_rim),
         back_index=back_index.astype(np.int32),
     )
-
-
-def _back_triangles(fg: np.ndarray, needed: np.ndarray) -> np.ndarray:
-    """Triangles (T, 3) of flat grid indices covering the front's cells, using only the
-    ``needed`` vertices (the boundary's, sorted flat indices), wound like the front.
-
-    Each row band of cells splits into runs of cells that share full vertical edges; a run
-    is a convex polygon whose vertices lie on the band's two grid lines (a run ends in a
-    square or a chamfer; only its ends and the boundary vertices on its lines are needed),
-    zipped into triangles between its bottom and top chains. Neighbouring bands use the same
-    vertices on their shared line, so the back is conforming, and its border is exactly the
-    front's boundary: the rim closes it.
-    """
-    rows, cols = fg.shape
-    tl, tr, bl, br = fg[:-1, :-1], fg[:-1, 1:], fg[1:, :-1], fg[1:, 1:]
-    count = tl.astype(np.int8) + tr + bl + br
-    present = count >= 3
-    # cells c and c+1 of a band are in one run when both exist and share a full edge
-    joined = present[:, :-1] & present[:, 1:] & fg[:-1, 1:-1] & fg[1:, 1:-1]
-    start = present.copy()
-    start[:, 1:] &= ~joined
-    end = present.copy()
-    end[:, :-1] &= ~joined
-    sr, sc = np.nonzero(start)
-    er, ec = np.nonzero(end)                          # same order: row-major, one per run
-    # chain ranges on the band's bottom line (r + 1) and top line (r)
-    b_lo = np.where(bl[sr, sc], sc, sc + 1)
-    b_hi = np.where(br[er, ec], ec + 1, ec)
-    t_lo = np.where(tl[sr, sc], sc, sc + 1)
-    t_hi = np.where(tr[er, ec], ec + 1, ec)
-    nb_lo = np.searchsorted(needed, (sr + 1) * cols + b_lo)
-    nb_hi = np.searchsorted(needed, (sr + 1) * cols + b_hi, side="right")
-    nt_lo = np.searchsorted(needed, sr * cols + t_lo)
-    nt_hi = np.searchsorted(needed, sr * cols + t_hi, side="right")
-    m, n = nb_hi - nb_lo, nt_hi - nt_lo                 # chain lengths (>= 1 each)
-    runs = np.arange(sr.size)
-
-    def advances(lo, length, kind):
-        """One event per step along a chain: (run, x of the vertex reached, kind, from)."""
-        k = np.maximum(length - 1, 0)
-        run = np.repeat(runs, k)
-        step = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
-        frm = np.repeat(lo, k) + step
-        return run, needed[frm + 1] % cols, np.full(run.size, kind), frm
-
-    rb, xb, kb, fb = advances(nb_lo, m, 0)
-    rt, xt, kt, ft = advances(nt_lo, n, 1)
-    run = np.concatenate([rb, rt])
-    x = np.concatenate([xb, xt])
-    kind = np.concatenate([kb, kt])
-    frm = np.concatenate([fb, ft])
-    order = np.lexsort((kind, x, run))
-    run, kind, frm = run[order], kind[order], frm[order]
-    # position along each chain when the event happens: chain start + steps taken before
-    first = np.r_[0, np.flatnonzero(np.diff(run)) + 1]
-    group_start = np.repeat(first, np.diff(np.r_[first, run.size]))
-    cb = np.cumsum(kind == 0) - (kind == 0)
-    ct = np.cumsum(kind == 1) - (kind == 1)
-    cb -= cb[group_start]
-    ct -= ct[group_start]
-    i = nb_lo[run] + cb                                   # current bottom vertex
-    j = nt_lo[run] + ct                                   # current top vertex
-    bottom_step = kind == 0
-    tri = np.where(bottom_step[:, None],
-                   np.stack([needed[i], needed[np.minimum(i + 1, needed.size - 1)],
-                             needed[j]], axis=1),
-                   np.stack([needed[i], needed[np.minimum(j + 1, needed.size - 1)],
-                             needed[j]], axis=1))
-    return tri.astype(np.int64)
-
-
-def _smooth_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg):
-    """Front vertex positions (n_front, 2) (row, col) with the boundary moved onto the
-    smoothed sub-pixel contour (:mod:`core.contours`); moves that would fold a front face or
-    a back triangle over are undone."""
-    idx = remap[bnd]                                    # boundary vertices, front indices
-    pos_of = np.full(rc.shape[0], -1, np.int64)
-    pos_of[idx] = np.arange(idx.size)
-    a, b = remap[boundary[:, 0]], remap[boundary[:, 1]]
-    succ = np.empty(idx.size, np.int64)
-    pred = np.empty(idx.size, np.int64)
-    succ[pos_of[a]] = pos_of[b]
-    pred[pos_of[b]] = pos_of[a]
-    grid_rc = rc[idx]
-    moved = contours.smooth_outline(coverage, grid_rc.astype(np.int64), succ, pred)
-    faces = [remap[quads][:, [0, 1, 2]], remap[quads][:, [0, 2, 3]],
-             remap[quads][:, [0, 1, 3]], remap[quads][:, [1, 2, 3]], remap[tris]]
-    back = remap[_back_triangles(fg, bnd)]
-    faces = np.concatenate(faces + [back])
-    faces = faces[np.isin(faces, idx).any(axis=1)]      # only faces that can change
-    out = rc.copy()
-
-    def bad_vertices():
-        """Positions (into idx) of vertices of folded faces or too short rim edges."""
-        out[idx] = moved
-        bad = np.unique(faces[_folded(out, faces)])
-        short = np.linalg.norm(out[a] - out[b], axis=1) < MIN_RIM_EDGE
-        bad = np.union1d(bad, np.r_[a[short], b[short]])
-        found = pos_of[bad]
-        return found[found >= 0]
-
-    for _ in range(4):
-        undo = bad_vertices()
-        if not undo.size:
-            break
-        moved[undo] = grid_rc[undo] + 0.5 * (moved[undo] - grid_rc[undo])
-    undo = bad_vertices()
-    while undo.size:                  # grid positions are always valid: fall back to them
-        if np.array_equal(moved[undo], grid_rc[undo]):
-            break
-        moved[undo] = grid_rc[undo]
-        undo = bad_vertices()
-    out[idx] = moved
-    return out
-
-
-def _folded(rc, faces, min_area=0.05):
-    """Indices of triangles (in (row, col) space, wound counter-clockwise seen from +Z, i.e.
-    clockwise in (row, col)) whose area is below ``min_area`` cells or negative."""
-    p0, p1, p2 = rc[faces[:, 0]], rc[faces[:, 1]], rc[faces[:, 2]]
-    cross = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (p2[:, 0] - p0[:, 0])
-    return np.flatnonzero(0.5 * cross < min_area)
 
 
 # --------------------------------------------------------------------------------------------

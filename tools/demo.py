@@ -264,8 +264,8 @@ def main() -> int:
     if args.docs:
         import shutil
         pathlib.Path(args.docs).mkdir(parents=True, exist_ok=True)
-        for name in ("relief", "relief_clay", "cutout", "material", "cleanup_before", "cleanup_after",
-                     "relief_clay_linear"):
+        for name in ("relief", "relief_clay", "cutout", "material", "cleanup_before",
+                     "cleanup_after", "relief_clay_linear"):
             if (out / f"{name}.png").exists():
                 shutil.copy(out / f"{name}.png", pathlib.Path(args.docs) / f"demo_{name}.png")
 
