@@ -89,7 +89,7 @@ DEFAULT_SMOOTHING = 1.0  # Gaussian sigma in grid cells: removes provider noise,
 DEFAULT_THICKNESS = 0.003  # metres of back plate under the lowest point: >= 2 mm, stiff
 DEFAULT_DETAIL = bas_relief.DEFAULT_DETAIL
 DEFAULT_MIN_ISLAND = foreground.DEFAULT_MIN_ISLAND
-MIN_RIM_EDGE = 0.8  # grid cells: a rim facet at least this wide (0.4 mm on the default plaque)
+MIN_RIM_EDGE = 0.85  # grid cells: rim facets at least this wide (0.42 mm on the default plaque)
 SILHOUETTE_STEP = 0.08  # GRADIENT: the outline stands this fraction of the height proud
 
 # A grid cell counts as foreground when at least this fraction of its image area is.
