@@ -9,7 +9,8 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
 from ..core import relief_mesh
-from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
+from ..core.errors import MapsmithError
+from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 
 METHODS = (
     ("MESH", "Mesh", "Real geometry built from the depth: can be cut out, made solid and "
@@ -128,18 +129,16 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
                       background=self.background, min_island=self.min_island)
         method, resolution = self.method, self.resolution
         mesh_options = dict(long_side=self.size, solid=self.solid, thickness=self.thickness)
-        # The offline provider's person mask is free (no credits, no network): its outline
-        # is the relief's. A service's depth is cut by its own values (core.foreground).
-        use_mask = not provider.remote and "background" in provider.capabilities
+        masker = _mask_provider(context, provider)
 
         def work(token):
             token.progress(0.0, "estimating depth")
             result = provider.depth(rgb, cancel=token)
             depth = relief_mesh.fit_depth(result.image, shape)
             alpha = None
-            if use_mask:
+            if masker is not None:
                 token.progress(0.6, "finding the subject")
-                alpha = provider.background(rgb, "MASK", cancel=token).image / np.float32(255)
+                alpha = masker.background(rgb, "MASK", cancel=token).image / np.float32(255)
             token.progress(0.7, "building the relief")
             if method == "MESH":
                 return result, relief_mesh.depth_to_relief(
@@ -160,6 +159,20 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
             obj = _build_displaced(context, stem, photo, built, self)
         note = f" ({result.note})" if result.note else ""
         return f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}'
+
+
+def _mask_provider(context, depth_provider):
+    """The provider whose person mask outlines the relief: the background provider set in
+    the preferences when it runs on this computer (the offline one: no credits, no network;
+    the depth provider itself when it is that one). A service is never called just for the
+    outline: then the depth's own values give it (core.foreground)."""
+    if not depth_provider.remote and "background" in depth_provider.capabilities:
+        return depth_provider
+    try:
+        masker = make_provider(context, "background")
+    except MapsmithError:
+        return None
+    return None if masker.remote else masker
 
 
 def _build_mesh(context, stem, photo, rm):
