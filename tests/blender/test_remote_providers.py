@@ -134,7 +134,7 @@ def test_depth_relief_with_clipdrop(photo, srv):
     z = np.empty(len(obj.data.vertices) * 3, np.float32)
     obj.data.vertices.foreach_get("co", z)
     z = z.reshape(-1, 3)[:, 2]
-    assert z.max() - z.min() > 0.01                        # the service's depth, not flat
+    assert z.max() - z.min() > 0.005                       # the service's depth, not flat
     # CUT keeps only the person: fewer vertices than the full grid, as the depth says.
     person = (depth_of(sent[..., :3]) > 0).mean()
     assert 0 < person < 1
@@ -591,3 +591,24 @@ def test_a_timeout_that_is_not_a_number_is_a_message(photo, srv):
                                           "number of seconds; set it to 1..600 (60 is the "
                                           "default)")
     assert srv.requests == []
+
+
+def test_relief_outline_comes_from_the_local_mask_and_never_costs_a_call(photo, srv):
+    """A service's depth is outlined by the offline person mask when the background provider
+    is the offline one (the default); with a service set for backgrounds, the relief does
+    not call it (no credits spent for an outline): the depth's own values give it."""
+    def relief_share():
+        assert bpy.ops.mapsmith.depth_relief(image=photo.name, provider="CLIPDROP",
+                                             resolution=48) == {"FINISHED"}
+        share = len(bpy.context.active_object.data.vertices) / (48 * 48)
+        bpy.data.objects.remove(bpy.context.active_object)
+        return share
+
+    rgb = (mod("blender.pixels").read(photo)[..., :3] * 255).round().astype(np.uint8)
+    person = (mod("providers").create("OFFLINE").background(rgb, "MASK").image > 127).mean()
+    blob = (depth_of(rgb) > 0).mean()
+    assert abs(person - blob) > 0.05                  # the two outlines really differ
+    assert abs(relief_share() - person) < 0.03
+    prefs().background_provider = "BGREMOVAL"
+    assert abs(relief_share() - blob) < 0.03
+    assert posts(srv, RESULTS) == []
