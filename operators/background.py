@@ -101,8 +101,8 @@ class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy
             alpha = result.image[..., 3].astype(np.float32) / 255.0
             try:
                 mesh = relief_mesh.depth_to_relief(
-                    alpha, resolution=resolution, long_side=width,
-                    relief_height=0.0, smoothing=0.0, background="CUT", background_level=0.5)
+                    alpha, resolution=resolution, long_side=width, relief_height=0.0,
+                    smoothing=0.0, background="CUT", background_level=0.5, min_island=0.0)
             except InputError:
                 raise ProviderError("The cutout is empty: nothing to trim to") from None
             return result, mesh
