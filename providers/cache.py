@@ -205,8 +205,9 @@ class CachedProvider:
         """The answer's key: provider, endpoint, capability and the request's own data."""
         h = hashlib.blake2b(digest_size=20)
         settings = getattr(self._provider, "settings", None)
-        h.update(repr((FORMAT, self._provider.id, getattr(settings, "base_url", ""),
-                       capability)).encode())
+        identity = (self._provider.cache_identity() if hasattr(self._provider, "cache_identity")
+                    else getattr(settings, "base_url", ""))
+        h.update(repr((FORMAT, self._provider.id, identity, capability)).encode())
         for name, value in [("", a) for a in args] + sorted(kwargs.items()):
             h.update(f"|{name}=".encode())
             if isinstance(value, np.ndarray):

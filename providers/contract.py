@@ -171,6 +171,11 @@ class Provider:
                 cancel: CancelToken = NEVER_CANCELLED, exclude_person: bool = False) -> Result:
         self._unsupported("cleanup")
 
+    def cache_identity(self) -> str:
+        """What, besides the request itself, decides this provider's answers (the answer
+        cache keys on it): the service's address; the offline provider adds its models."""
+        return self.settings.base_url
+
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """A one-line status for the "Test connection" button (credits where reported)."""
         return f"{self.label}: ready"

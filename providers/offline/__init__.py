@@ -88,6 +88,17 @@ class OfflineProvider(Provider):
     def __repr__(self) -> str:
         return f"<OfflineProvider {self._store.models_dir}>"
 
+    def cache_identity(self) -> str:
+        """The downloaded models in use, each by name, size and time of change: an answer
+        made before a model was added, removed or replaced is not reused."""
+        if self._user_models is None or not self._user_models.is_dir():
+            return ""
+        files = []
+        for path in sorted(self._user_models.glob("*.onnx")):
+            stat = path.stat()
+            files.append((path.name, stat.st_size, stat.st_mtime_ns))
+        return repr(files)
+
     # ---- shared steps ---------------------------------------------------------------------
     def _alpha(self, rgbf: np.ndarray, cancel: CancelToken) -> np.ndarray:
         model = learned.find("background", self._user_models)
