@@ -150,7 +150,8 @@ def test_files_and_selected_image_texture_nodes(blank, photos, tmp_path):
     painted.pack()
     bpy.ops.mesh.primitive_plane_add()
     material = bpy.data.materials.new("m")
-    material.use_nodes = True
+    if bpy.app.version < (5, 0, 0):
+        material.use_nodes = True
     bpy.context.active_object.data.materials.append(material)
     for node in material.node_tree.nodes:
         node.select = False
