@@ -191,6 +191,7 @@ class Plan:
     lithophane: dict = dataclasses.field(default_factory=dict)  # lithophane.build (mm)
     texture: dict = dataclasses.field(default_factory=dict)     # texture_maps.texture_maps
     warnings: list = dataclasses.field(default_factory=list)
+    credits_left: dict = dataclasses.field(default_factory=dict)  # id -> what it reported last
 
     def outputs(self, item: Item) -> dict:
         return {m: os.path.join(self.output, item.stem + MAPS[m][0]) for m in self.maps}
@@ -320,6 +321,28 @@ def estimate_calls(plan: Plan, items) -> dict:
 
 
 # -- one item ------------------------------------------------------------------------------
+class _ItemToken(CancelToken):
+    """What one item's work gets: the run's token (cancelled only by a caller that means it),
+    its progress drawn into the item's share of the whole batch's bar."""
+
+    def __init__(self, outer: CancelToken, on_progress):
+        super().__init__(on_progress=on_progress)
+        self._outer = outer
+
+    def cancel(self) -> None:
+        self._outer.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._outer.cancelled
+
+    def check(self) -> None:
+        self._outer.check()
+
+    def wait(self, seconds: float) -> None:
+        self._outer.wait(seconds)
+
+
 def _make_maps(plan: Plan, rgba: np.ndarray, item: Item, rep: ItemReport,
                token: CancelToken) -> list[str]:
     """Compute and write every map of one item: the failures' messages (one per map)."""
@@ -336,15 +359,18 @@ def _make_maps(plan: Plan, rgba: np.ndarray, item: Item, rep: ItemReport,
             else:
                 result = getattr(provider, cap)(rgb, cancel=token)
             answers[cap] = result
-            if result.credits is not None and result.credits.consumed is not None:
-                rep.credits_used = (rep.credits_used or 0) + result.credits.consumed
+            credits = result.credits
+            if credits is not None and credits.consumed is not None:
+                rep.credits_used = (rep.credits_used or 0) + credits.consumed
+            if credits is not None and credits.provider and credits.remaining is not None:
+                plan.credits_left[credits.provider] = str(credits)
         return answers[cap]
 
     def texture():
         nonlocal tex
         if tex is None:
             rep.providers.setdefault("texture", "Mapsmith (from the texture)")
-            tex = texture_maps.texture_maps(rgb, **plan.texture)
+            tex = texture_maps.texture_maps(rgb, cancel=token, **plan.texture)
         return tex
 
     def depth():
@@ -442,8 +468,16 @@ def run(plan: Plan, *, progress: Callable[[float, str], None] = lambda f, t: Non
             left = ""
             if worked:
                 left = f", about {_eta(work_time / worked * (n - i))} left"
-            progress(i / n, f"{i + 1}/{n} {item.name}{left}")
-            rep = _item(plan, item, token, size)
+            head = f"{i + 1}/{n} {item.name}"
+            progress(i / n, head + left)
+
+            reached = [0.0]       # each provider call reports 0..1 again: the bar never goes back
+
+            def step(fraction, text, i=i, head=head, left=left, reached=reached):
+                reached[0] = max(reached[0], fraction)
+                progress((i + reached[0]) / n, f"{head}: {text}{left}" if text else head + left)
+
+            rep = _item(plan, item, _ItemToken(token, step), size)
             reports[i] = rep
             if rep.status != SKIPPED:
                 worked += 1

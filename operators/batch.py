@@ -218,10 +218,10 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         return folder
 
     def _relief_options(self, context) -> dict:
-        props = _last(context, "mapsmith.depth_relief")
+        last = _last(context, "mapsmith.depth_relief")
         names = ("resolution", "size", "strength", "smoothing", "background", "solid",
                  "thickness")
-        values = {n: getattr(props, n) for n in names} if props is not None else {
+        values = {n: getattr(last, n) for n in names} if last is not None else {
             "resolution": relief_mesh.DEFAULT_RESOLUTION, "size": relief_mesh.DEFAULT_WIDTH,
             "strength": relief_mesh.DEFAULT_STRENGTH, "smoothing": relief_mesh.DEFAULT_SMOOTHING,
             "background": "CUT" if self.subject == "PORTRAIT" else "BASE", "solid": True,
@@ -234,13 +234,13 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
 
     def _lithophane_options(self, context) -> dict:
         mm = printing.mm_per_unit(context)
-        props = _last(context, "mapsmith.lithophane")
-        if props is None:
+        last = _last(context, "mapsmith.lithophane")
+        if last is None:
             return {}
-        return dict(size=props.size * mm, min_thickness=props.min_thickness * mm,
-                    max_thickness=props.max_thickness * mm, border=props.border * mm,
-                    shape=props.shape, curve_angle=math.degrees(props.curve_angle),
-                    tone=props.tone, nozzle=props.nozzle * mm)
+        return dict(size=last.size * mm, min_thickness=last.min_thickness * mm,
+                    max_thickness=last.max_thickness * mm, border=last.border * mm,
+                    shape=last.shape, curve_angle=math.degrees(last.curve_angle),
+                    tone=last.tone, nozzle=last.nozzle * mm)
 
     def prepare(self, context, source, provider):
         if not self.maps:
@@ -263,6 +263,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                                                preferences.last_credits, labels)
         for warning in plan.warnings:
             self.report({"WARNING"}, warning)
+        self._credits_left = plan.credits_left
         self._plan_info = (output, self.source == "SEQUENCE" and self.load_sequences,
                            self.sequence, [i.frame for i in items])
 
@@ -302,6 +303,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
 
     def finish(self, context, source, report):
         output, load, sequence, frames = self._plan_info
+        preferences.last_credits.update(self._credits_left)      # for the next check
         json_path = os.path.join(output, batch.REPORT_JSON)
         for item in report.items:
             if item.status == batch.FAILED:

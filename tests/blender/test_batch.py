@@ -16,13 +16,12 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import trimesh  # noqa: E402
+from blhelpers import PKG, prefs  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
+from test_remote_providers import srv  # noqa: E402,F401  (the fixture)
 
 import bpy  # noqa: E402
-
-from blhelpers import PKG, prefs  # noqa: E402
-from test_remote_providers import srv  # noqa: E402,F401  (the fixture)
 
 SIZE = 96
 NORMALS = "/portrait-surface-normals/v1"
@@ -184,8 +183,7 @@ def test_a_sequence_comes_back_as_animated_maps(blank, tmp_path):
     assert list(statuses(out).values()) == ["done"] * 4
     obj = bpy.context.active_object
     tree = obj.active_material.node_tree
-    for name, socket in (("Mapsmith Normals", None), ("Mapsmith Mask", "Alpha"),
-                         ("Mapsmith Depth", None)):
+    for name in ("Mapsmith Normals", "Mapsmith Mask", "Mapsmith Depth"):
         node = tree.nodes[name]
         assert node.image.source == "SEQUENCE" and node.image.colorspace_settings.is_data
         user = node.image_user
@@ -259,6 +257,7 @@ def test_services_with_a_failure_mid_batch(srv, photos, tmp_path):  # noqa: F811
     assert second["credits_used"] >= 1
     calls = [r for r in srv.requests if r.path == NORMALS]
     assert [r.status for r in calls] == [500, 500, 500, 200, 200]
+    assert "credits left" in mod("preferences").last_credits["CLIPDROP"]   # for the next check
     assert cv2.imread(str(out / "coffee_normal.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
 
 

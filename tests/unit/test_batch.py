@@ -99,11 +99,14 @@ def test_stop_between_items_writes_the_report(photos, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     seen = []
-    report = batch.run(_plan(photos, out), progress=lambda f, t: seen.append(t),
-                       should_stop=lambda: len(seen) >= 2)
+    report = batch.run(_plan(photos, out), progress=lambda f, t: seen.append((f, t)),
+                       should_stop=lambda: any(t.startswith("2/") for _f, t in seen))
     assert report.stopped
     assert [r.status for r in report.items] == ["done", "done", "not run (stopped)"]
-    assert "about" in seen[1] and seen[1].startswith("2/3")        # a time-left estimate
+    second = [t for _f, t in seen if t.startswith("2/3")]
+    assert second and all("left" in t for t in second)           # a time-left estimate
+    fractions = [f for f, _t in seen]
+    assert fractions == sorted(fractions) and 0 < fractions[1] < 1 / 3  # within item 1 too
     assert json.loads((out / "batch_report.json").read_text())["stopped"] is True
 
 
