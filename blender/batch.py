@@ -485,5 +485,10 @@ def run(plan: Plan, *, progress: Callable[[float, str], None] = lambda f, t: Non
         progress(1.0, f"{n}/{n} writing the report")
     finally:
         report.seconds = time.monotonic() - started
-        report.write()
+        try:
+            report.write()
+        except OSError as err:
+            raise InputError(f'Cannot write {REPORT_JSON} in "{plan.output}" '
+                             f"({err.strerror or err}): the maps made are there, the report "
+                             "is not. Free some space or check the folder") from None
     return report

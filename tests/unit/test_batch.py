@@ -95,6 +95,18 @@ def test_a_bad_file_fails_alone_and_nothing_old_is_spoilt(photos, tmp_path):
     assert not [p for p in os.listdir(out) if p.endswith(".part")]
 
 
+def test_an_output_that_cannot_be_written_fails_that_item_only(photos, tmp_path):
+    out = tmp_path / "out"
+    (out / "coffee_normal.png").mkdir(parents=True)         # a folder in the file's place
+    report = batch.run(_plan(photos, out))
+    status = {r.input: r for r in report.items}
+    assert status["coffee.png"].status == "failed"
+    assert "cannot write coffee_normal.png" in status["coffee.png"].message
+    assert status["coffee.png"].made == ["coffee_depth.exr", "coffee_mask.png"]
+    assert status["astronaut.png"].status == status["chelsea.jpg"].status == "done"
+    assert not [p for p in os.listdir(out) if p.endswith(".part")]
+
+
 def test_stop_between_items_writes_the_report(photos, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
