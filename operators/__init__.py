@@ -18,4 +18,5 @@ classes = (
     export_print.MAPSMITH_OT_export_print,
     lithophane.MAPSMITH_OT_lithophane,
     batch.MAPSMITH_OT_batch_maps,
+    batch.MAPSMITH_OT_batch_choose_files,
 )

@@ -123,7 +123,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
             col.prop(props, "frame_end")
             layout.prop(props, "load_sequences")
         elif props.source == "FILES":
-            layout.label(text="Files: from a script (files, directory)", icon="INFO")
+            layout.operator("mapsmith.batch_choose_files", icon="FILEBROWSER")
         layout.prop(props, "output")
         layout.prop(props, "subject")
         col = layout.column(heading="Maps", align=True)
@@ -372,6 +372,39 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
             _follow(tex, context, frames)
         return (f'; {", ".join(SEQUENCE_MAPS[m].lower() for m in loaded)} sequences in '
                 f'"{material.name}" on "{obj.name}" (files in the output folder)')
+
+
+class MAPSMITH_OT_batch_choose_files(bpy.types.Operator):
+    """Choose image files, then run Batch Maps on them with its current options"""
+
+    bl_idname = "mapsmith.batch_choose_files"
+    bl_label = "Choose Files..."
+    bl_options = {"REGISTER"}      # Batch Maps is its own undo step; the files are only read
+
+    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"})
+    directory: StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"})
+    filter_image: BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+
+    @classmethod
+    def poll(cls, context):
+        return MAPSMITH_OT_batch_maps.poll(context)
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        last = _last(context, MAPSMITH_OT_batch_maps.bl_idname)
+        options = {name: getattr(last, name) for name in ("output", "maps", "subject",
+                                                         "overwrite")} if last else {}
+        try:
+            return bpy.ops.mapsmith.batch_maps(
+                "INVOKE_DEFAULT", source="FILES", directory=self.directory,
+                files=[{"name": f.name} for f in self.files], **options)
+        except RuntimeError as err:          # refused at once: nothing was written
+            self.report({"ERROR"}, str(err).removeprefix("Error: ").strip())
+            return {"CANCELLED"}
 
 
 def _follow(node, context, frames) -> None:

@@ -143,6 +143,15 @@ def test_files_and_selected_image_texture_nodes(blank, photos, tmp_path):
           output=str(out), maps={"NORMAL"})
     assert statuses(out) == {"coffee.png": "done"}
 
+    # The file browser's button: the chosen files, with Batch Maps' current options.
+    last = bpy.context.window_manager.operator_properties_last("mapsmith.batch_maps")
+    last.output, last.maps = str(tmp_path / "chosen"), {"MASK"}
+    assert bpy.ops.mapsmith.batch_choose_files(
+        directory=str(photos), files=[{"name": "brick.png"}, {"name": "astronaut.png"}]) \
+        == {"FINISHED"}
+    assert statuses(tmp_path / "chosen") == {"brick.png": "done", "astronaut.png": "done"}
+    assert (tmp_path / "chosen" / "brick_mask.png").is_file()
+
     loaded = bpy.data.images.load(str(photos / "astronaut.png"))
     painted = bpy.data.images.new("painted", 32, 32)           # only Blender can read it
     painted.pixels.foreach_set(np.random.default_rng(1).random(32 * 32 * 4, np.float32))
