@@ -325,6 +325,8 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         if first_done is None or not frames:
             return ""
         source_image = bpy.data.images.get(self.sequence)
+        if source_image is None:
+            return f'; "{self.sequence}" was removed meanwhile: no material made'
         output = self._plan_info[0]
         stem = os.path.splitext(first_done.input)[0]
         loaded = {}
@@ -349,7 +351,9 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                 material = nodes.new_material(src, "maps")
                 obj.data.materials.append(material)
         else:
-            w, h = source_image.size if source_image.size[1] else (1, 1)
+            from PIL import Image  # the frames' size, without loading them
+            with Image.open(next(iter(loaded.values())).filepath) as im:
+                w, h = im.size
             material, _tree, _bsdf, _out, photo = nodes.photo_material(src, "maps",
                                                                        source_image)
             _follow(photo, context, frames)

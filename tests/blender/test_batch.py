@@ -191,6 +191,7 @@ def test_a_sequence_comes_back_as_animated_maps(blank, tmp_path):
                  maps={"NORMAL", "MASK", "DEPTH"}) == {"FINISHED"}
     assert list(statuses(out).values()) == ["done"] * 4
     obj = bpy.context.active_object
+    assert obj.name == "shot_0001" and tuple(obj.dimensions[:2]) == pytest.approx((1.0, 1.0))
     tree = obj.active_material.node_tree
     for name in ("Mapsmith Normals", "Mapsmith Mask", "Mapsmith Depth"):
         node = tree.nodes[name]
