@@ -1,7 +1,7 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import (background, cleanup, connection, export_print, job_control, keys, lithophane,
-               material, models, normals, open_image, relief)
+from . import (background, batch, cleanup, connection, export_print, job_control, keys,
+               lithophane, material, models, normals, open_image, relief)
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -19,4 +19,6 @@ classes = (
     lithophane.MAPSMITH_OT_lithophane,
     models.MAPSMITH_OT_download_model,
     models.MAPSMITH_OT_remove_model,
+    batch.MAPSMITH_OT_batch_maps,
+    batch.MAPSMITH_OT_batch_choose_files,
 )

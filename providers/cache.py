@@ -56,6 +56,12 @@ def only_cached():
         _local.only_cached = before
 
 
+def serving_only_cached() -> bool:
+    """Whether this thread is inside :func:`only_cached` (work that must not run there, such
+    as a batch, raises :class:`CacheMiss` at once)."""
+    return getattr(_local, "only_cached", False)
+
+
 class CachedResult(Result):
     """A :class:`Result` that came from the cache: no credits were spent on it."""
 

@@ -435,6 +435,55 @@ def bench_learned(sizes) -> None:
             row(f"offline {name} {n}²", t, None, None, peak)
 
 
+# -- batch ----------------------------------------------------------------------------
+def bench_batch(n_images: int = 4, size: int = 256) -> None:
+    """Per-image time of mapsmith.batch_maps (normals, offline, from files) against one
+    mapsmith.normal_map run per image (naive: load, run, build the material) and the floor
+    (read the file, the provider's normals, write the 16-bit PNG: no job, no report)."""
+    import tempfile
+
+    from PIL import Image
+    from skimage import data
+
+    pkg = blenv.PKG
+    batch = importlib.import_module(pkg + ".blender.batch")
+    map_files = importlib.import_module(pkg + ".core.map_files")
+    answers = importlib.import_module(pkg + ".providers.cache").ANSWERS
+    provider = importlib.import_module(pkg + ".providers.offline").OfflineProvider()
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="mapsmith-bench-batch-"))
+    photos = (data.astronaut(), data.coffee(), data.chelsea(), np.dstack([data.camera()] * 3))
+    paths = []
+    for i in range(n_images):
+        path = folder / f"photo{i}.png"
+        Image.fromarray(photos[i % len(photos)]).resize((size, size)).save(path)
+        paths.append(path)
+    out = folder / "maps"
+    provider.normals(np.asarray(Image.open(paths[0]).convert("RGB")))   # models loaded
+
+    def ours():
+        answers.clear()                     # every run computes its answers
+        bpy.ops.mapsmith.batch_maps(source="FOLDER", folder=str(folder), output=str(out),
+                                    maps={"NORMAL"}, overwrite=True)
+
+    def single():
+        answers.clear()
+        for path in paths:
+            image = bpy.data.images.load(str(path))
+            bpy.ops.mapsmith.normal_map(image=image.name)
+
+    def floor():
+        for path in paths:
+            rgba = batch.read_file(str(path))
+            map_files.write_png16(out / f"{path.stem}_floor.png",
+                                  provider.normals(rgba[..., :3]).image)
+
+    t, peak = measure(ours, repeat=2)
+    tn = min(timed(single) for _ in range(2))
+    tf = min(timed(floor) for _ in range(2))
+    row(f"batch normals per image ({n_images} x {size}²)", t / n_images, tn / n_images,
+        tf / n_images, peak)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes only")
@@ -450,6 +499,7 @@ def main() -> int:
     bench_redo()
     bench_print()
     bench_learned((512,) if args.quick else (512, 1024))
+    bench_batch()
     print_table()
     return 0
 
