@@ -671,9 +671,6 @@ def triangles(mesh: ReliefMesh) -> np.ndarray:
     return mesh.loop_vertex[np.concatenate(tris)]
 
 
-fan_triangles = _fan_triangles   # public: the STL writer (core/stl.py) triangulates with it
-
-
 def volume(mesh: ReliefMesh) -> float:
     """Signed volume by the divergence theorem: positive when normals point outwards.
     Meaningful for closed meshes; non-planar quads are split along their first diagonal."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import InputError
 from .map_files import write_atomic
-from .relief_mesh import ReliefMesh, fan_triangles
+from .relief_mesh import ReliefMesh, triangles
 
 HEADER = b"Mapsmith binary STL, millimetres"
 
@@ -25,7 +25,7 @@ _FACET = np.dtype([("normal", "<f4", (3,)), ("v", "<f4", (3, 3)), ("attr", "<u2"
 
 def encode_stl(mesh: ReliefMesh, scale: float = 1.0) -> bytes:
     """Binary STL bytes of ``mesh`` (polygons fanned into triangles), coordinates x ``scale``."""
-    tri = fan_triangles(mesh)
+    tri = triangles(mesh)
     if tri.shape[0] == 0:
         raise InputError("The mesh has no faces: nothing to write to an STL file")
     p = mesh.co.astype(np.float64) * float(scale)

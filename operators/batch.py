@@ -219,14 +219,17 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
 
     def _relief_options(self, context) -> dict:
         last = _last(context, "mapsmith.depth_relief")
-        names = ("resolution", "size", "strength", "smoothing", "background", "solid",
-                 "thickness")
+        names = ("resolution", "size", "relief_height", "compression", "detail", "engrave",
+                 "smoothing", "min_island", "background", "solid", "thickness")
         values = {n: getattr(last, n) for n in names} if last is not None else {
-            "resolution": relief_mesh.DEFAULT_RESOLUTION, "size": relief_mesh.DEFAULT_WIDTH,
-            "strength": relief_mesh.DEFAULT_STRENGTH, "smoothing": relief_mesh.DEFAULT_SMOOTHING,
+            "resolution": relief_mesh.DEFAULT_RESOLUTION, "size": relief_mesh.DEFAULT_LONG_SIDE,
+            "relief_height": relief_mesh.DEFAULT_RELIEF_HEIGHT, "compression": "GRADIENT",
+            "detail": relief_mesh.DEFAULT_DETAIL, "engrave": False,
+            "smoothing": relief_mesh.DEFAULT_SMOOTHING,
+            "min_island": relief_mesh.DEFAULT_MIN_ISLAND,
             "background": "CUT" if self.subject == "PORTRAIT" else "BASE", "solid": True,
             "thickness": relief_mesh.DEFAULT_THICKNESS}
-        values["width"] = values.pop("size")
+        values["long_side"] = values.pop("size")
         if self.subject == "TEXTURE":
             values["background"] = "BASE"       # a texture has no background to cut
             values["background_level"] = -1.0
@@ -372,7 +375,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         if "DEPTH" in loaded:
             relief = self._relief_options(context)
             tex, _disp = nodes.add_displacement(material, loaded["DEPTH"],
-                                                scale=relief["strength"] * relief["width"])
+                                                scale=relief["relief_height"])
             _follow(tex, context, frames)
         return (f'; {", ".join(SEQUENCE_MAPS[m].lower() for m in loaded)} sequences in '
                 f'"{material.name}" on "{obj.name}" (files in the output folder)')

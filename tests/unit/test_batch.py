@@ -169,7 +169,7 @@ def test_texture_maps_need_no_provider(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     plan = _plan(folder, out, maps=("NORMAL", "HEIGHT", "RELIEF"), subject="TEXTURE",
-                 relief=dict(resolution=32, width=0.1, background="BASE", solid=True,
+                 relief=dict(resolution=32, long_side=0.1, background="BASE", solid=True,
                              background_level=-1.0))
     assert plan.providers == {}
     report = batch.run(plan)
@@ -182,11 +182,11 @@ def test_texture_maps_need_no_provider(tmp_path):
 def test_stl_round_trip(tmp_path):
     depth = np.zeros((20, 30), np.float32)
     depth[5:15, 5:25] = 1.0
-    mesh = relief_mesh.depth_to_relief(depth, resolution=30, width=0.2, solid=True)
+    mesh = relief_mesh.depth_to_relief(depth, resolution=30, long_side=0.2, solid=True)
     path = stl.write_stl(tmp_path / "r.stl", mesh, 1000.0)
     raw = path.read_bytes()
     (count,) = struct.unpack_from("<I", raw, 80)
-    tri = relief_mesh.fan_triangles(mesh)
+    tri = relief_mesh.triangles(mesh)
     assert count == len(tri) and len(raw) == 84 + 50 * count
     facets = np.frombuffer(raw, stl._FACET, offset=84)
     np.testing.assert_allclose(facets["v"][:, 0], mesh.co[tri[:, 0]] * 1000.0, rtol=1e-6)
