@@ -16,7 +16,8 @@ import numpy as np
 
 from .errors import InputError
 from .map_files import write_atomic
-from .relief_mesh import ReliefMesh, triangles
+from .mesh_check import triangles
+from .relief_mesh import ReliefMesh
 
 HEADER = b"Mapsmith binary STL, millimetres"
 

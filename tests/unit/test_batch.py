@@ -12,7 +12,7 @@ from PIL import Image
 from skimage import data
 
 from mapsmith.blender import batch
-from mapsmith.core import relief_mesh, stl
+from mapsmith.core import mesh_check, relief_mesh, stl
 from mapsmith.core.errors import InputError
 from mapsmith.providers import create
 
@@ -186,7 +186,7 @@ def test_stl_round_trip(tmp_path):
     path = stl.write_stl(tmp_path / "r.stl", mesh, 1000.0)
     raw = path.read_bytes()
     (count,) = struct.unpack_from("<I", raw, 80)
-    tri = relief_mesh.triangles(mesh)
+    tri = mesh_check.triangles(mesh)
     assert count == len(tri) and len(raw) == 84 + 50 * count
     facets = np.frombuffer(raw, stl._FACET, offset=84)
     np.testing.assert_allclose(facets["v"][:, 0], mesh.co[tri[:, 0]] * 1000.0, rtol=1e-6)

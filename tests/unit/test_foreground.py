@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mapsmith.core import foreground, relief_mesh
+from mapsmith.core import mesh_check, foreground, relief_mesh
 
 
 def flood_count(mask):
@@ -66,9 +66,9 @@ def test_a_jpeg_dome_is_one_body():
     m = relief_mesh.depth_to_relief(d, resolution=256, solid=True)
     import trimesh
     for mesh, bodies in ((naive, lambda n: n > 1), (m, lambda n: n == 1)):
-        tm = trimesh.Trimesh(mesh.co, relief_mesh.triangles(mesh), process=True)
+        tm = trimesh.Trimesh(mesh.co, mesh_check.triangles(mesh), process=True)
         assert bodies(tm.body_count), tm.body_count
-    c = relief_mesh.check_manifold(m)
+    c = mesh_check.check_manifold(m)
     assert c["watertight"] and c["euler"] == 2
 
 

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from mapsmith.core import relief_mesh
+from mapsmith.core import mesh_check, relief_mesh
 
 # The grid-level tests below check today's LINEAR mapping on the exact grid: height =
 # depth x strength x width, "depth > 0" as the foreground, the outline on grid vertices.
@@ -243,10 +243,10 @@ def test_base_keeps_the_full_rectangle():
     rows, cols = m.grid_shape
     assert m.num_vertices == rows * cols
     assert m.num_polygons == (rows - 1) * (cols - 1) and m.num_triangles == 0
-    assert relief_mesh.check_manifold(m)["boundary_edges"] == 2 * (rows - 1 + cols - 1)
+    assert mesh_check.check_manifold(m)["boundary_edges"] == 2 * (rows - 1 + cols - 1)
     z = m.co[:, 2].reshape(rows, cols)
     assert z[0].max() == 0.0 and z[:, 0].max() == 0.0  # background corners flat at 0
-    np.testing.assert_allclose(relief_mesh.surface_area(m) > 0.2 * 0.15, True)
+    np.testing.assert_allclose(mesh_check.surface_area(m) > 0.2 * 0.15, True)
 
 
 def test_cut_removes_background_faces():
@@ -261,9 +261,9 @@ def test_cut_removes_background_faces():
     # the kept area approximates the disk (silhouette chamfered, shrunk by under a cell)
     flat = relief(d, resolution=100, background="CUT", strength=0.0)
     disk = np.pi * (0.2 * 70 / 200) ** 2
-    assert 0.95 * disk < relief_mesh.surface_area(flat) <= disk
+    assert 0.95 * disk < mesh_check.surface_area(flat) <= disk
     # triangles only on the silhouette: each has a boundary edge (its diagonal)
-    c = relief_mesh.check_manifold(cut)
+    c = mesh_check.check_manifold(cut)
     assert cut.num_triangles > 0 and c["manifold"] and c["consistent"]
     a, b = edge_list(cut)
     key = a.astype(np.int64) * cut.num_vertices + b
@@ -296,14 +296,14 @@ def test_solid_is_closed_manifold_and_outward(background):
     d = dome(300, 240)
     m = relief(d, resolution=96, background=background, solid=True,
                                thickness=0.005)
-    c = relief_mesh.check_manifold(m)
+    c = mesh_check.check_manifold(m)
     assert c["watertight"], c
     assert c["unused_vertices"] == 0
     assert c["euler"] == 2  # one closed sphere-like shell
-    assert relief_mesh.volume(m) > 0
+    assert mesh_check.volume(m) > 0
     assert np.all(m.co[m.n_front:, 2] == np.float32(-0.005))
     open_ = relief(d, resolution=96, background=background)
-    assert not relief_mesh.check_manifold(open_)["closed"]
+    assert not mesh_check.check_manifold(open_)["closed"]
 
 
 def test_solid_volume_matches_the_shape():
@@ -311,7 +311,7 @@ def test_solid_volume_matches_the_shape():
     d = np.full((100, 200), 0.5, np.float32)
     m = relief(d, resolution=50, background="BASE", solid=True, width=0.2,
                                strength=0.1, thickness=0.004)
-    np.testing.assert_allclose(relief_mesh.volume(m), 0.2 * 0.1 * (0.5 * 0.1 * 0.2 + 0.004),
+    np.testing.assert_allclose(mesh_check.volume(m), 0.2 * 0.1 * (0.5 * 0.1 * 0.2 + 0.004),
                                rtol=1e-5)
 
 
@@ -319,9 +319,9 @@ def test_portrait_with_hole_and_island_is_watertight():
     d = portrait()
     m = relief(d, resolution=160, background="CUT", solid=True,
                                smoothing=1.5)
-    c = relief_mesh.check_manifold(m)
+    c = mesh_check.check_manifold(m)
     assert c["watertight"], c
-    assert relief_mesh.volume(m) > 0
+    assert mesh_check.volume(m) > 0
     assert islands(m) == 2  # body+head, and the raised hand
     # Euler characteristic of closed shells: 2 per island, -2 per hole (genus)
     assert c["euler"] == 2 * 2 - 2 * 1
@@ -332,8 +332,8 @@ def test_portrait_with_hole_and_island_is_watertight():
 
 def test_base_portrait_is_watertight():
     m = relief(portrait(), resolution=120, background="BASE", solid=True)
-    c = relief_mesh.check_manifold(m)
-    assert c["watertight"] and c["euler"] == 2 and relief_mesh.volume(m) > 0
+    c = mesh_check.check_manifold(m)
+    assert c["watertight"] and c["euler"] == 2 and mesh_check.volume(m) > 0
 
 
 @pytest.mark.parametrize("p", [0.3, 0.6, 0.85])
@@ -342,21 +342,21 @@ def test_noisy_masks_never_pinch(p):
     rng = np.random.default_rng(int(p * 100))
     d = np.where(rng.random((120, 90)) < p, rng.uniform(0.1, 1, (120, 90)), 0).astype(np.float32)
     m = relief(d, resolution=120, solid=True, smoothing=0.0)
-    c = relief_mesh.check_manifold(m)
+    c = mesh_check.check_manifold(m)
     assert c["watertight"], c
-    assert relief_mesh.volume(m) > 0
+    assert mesh_check.volume(m) > 0
 
 
 def test_check_manifold_detects_problems():
     m = relief(dome(60, 60), resolution=30, solid=True)
-    assert relief_mesh.check_manifold(m)["watertight"]
+    assert mesh_check.check_manifold(m)["watertight"]
     # flip one face: two directed edges now repeat
     bad = relief_mesh.ReliefMesh(**{f.name: getattr(m, f.name) for f in
                                __import__("dataclasses").fields(m)})
     bad.loop_vertex = m.loop_vertex.copy()
     s = m.poly_start[0]
     bad.loop_vertex[s:s + 4] = bad.loop_vertex[s:s + 4][::-1]
-    c = relief_mesh.check_manifold(bad)
+    c = mesh_check.check_manifold(bad)
     assert not c["consistent"] and c["misoriented_edges"] == 4
     # a bow-tie: two triangles sharing only a vertex
     co = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0]], np.float32)
@@ -365,7 +365,7 @@ def test_check_manifold_detects_problems():
                             poly_size=np.array([3, 3], np.int32),
                             loop_uv=np.zeros((6, 2), np.float32), grid_shape=(0, 0),
                             grid_index=np.zeros(0, np.int32))
-    c = relief_mesh.check_manifold(tie)
+    c = mesh_check.check_manifold(tie)
     assert c["nonmanifold_vertices"] == 1 and not c["manifold"]
 
 
@@ -427,7 +427,7 @@ def test_accepts_integer_nan_and_single_channel_depth():
     assert np.isfinite(m.co).all()
     thin = relief(np.full((4, 400), 0.5, np.float32), resolution=100,
                                   smoothing=8.0, solid=True)  # blur wider than the grid
-    assert thin.grid_shape == (2, 100) and relief_mesh.check_manifold(thin)["watertight"]
+    assert thin.grid_shape == (2, 100) and mesh_check.check_manifold(thin)["watertight"]
     np.testing.assert_allclose(thin.co[: thin.n_front, 2], 0.5 * 0.1 * 0.2, rtol=1e-5)
     up = relief(dome(20, 30), resolution=300, background="BASE")  # upsampling
     assert up.grid_shape == (200, 300)
@@ -455,7 +455,7 @@ def test_empty_foreground_raises_but_base_still_works():
     with pytest.raises(ValueError, match="no subject"):
         relief(d, resolution=20)
     m = relief(d, resolution=20, background="BASE", solid=True)
-    assert relief_mesh.check_manifold(m)["watertight"]
+    assert mesh_check.check_manifold(m)["watertight"]
 
 
 def test_background_level_treats_low_depth_as_background():
@@ -485,7 +485,7 @@ def test_resolution_1024_builds_quickly():
     print(f"\n1024 grid: CUT+solid {t_cut:.3f}s ({m.num_vertices} verts, "
           f"{m.num_polygons} faces), BASE+solid {t_base:.3f}s ({b.num_vertices} verts), "
           f"heights_only {t_h:.3f}s")
-    c = relief_mesh.check_manifold(m)
+    c = mesh_check.check_manifold(m)
     assert c["watertight"] and c["euler"] == 2 * 2 - 2 * 1  # two islands, one hole
 
 
@@ -498,7 +498,7 @@ def outside_checks(mesh):
     self-intersection (a boolean with a box resolves overlaps: its volume would differ)."""
     import manifold3d
     import trimesh
-    tris = relief_mesh.triangles(mesh)
+    tris = mesh_check.triangles(mesh)
     tm = trimesh.Trimesh(mesh.co * 1000.0, tris, process=True)
     assert tm.is_watertight and tm.is_winding_consistent and tm.is_volume
     solid = manifold3d.Manifold(manifold3d.Mesh(
@@ -524,7 +524,7 @@ def test_light_back_is_at_most_55_percent_and_passes_outside_checks(background):
     tm = outside_checks(m)
     assert tm.body_count == 2 if background == "CUT" else tm.body_count == 1  # body + hand
     assert len(tm.faces) <= 0.55 * old_triangle_count(m)
-    c = relief_mesh.check_manifold(m)
+    c = mesh_check.check_manifold(m)
     assert c["watertight"], c
     back = m.co[m.n_front:]
     assert np.all(back[:, 2] == back[0, 2])      # one flat plane
@@ -536,7 +536,7 @@ def test_noisy_masks_with_smooth_outline_stay_watertight(p):
     d = np.where(rng.random((120, 90)) < p, rng.uniform(0.1, 1, (120, 90)), 0).astype(np.float32)
     m = relief_mesh.depth_to_relief(d, resolution=120, solid=True, smoothing=0.0,
                                     min_island=0.0, background_level=0.0)
-    assert relief_mesh.check_manifold(m)["watertight"]
+    assert mesh_check.check_manifold(m)["watertight"]
     outside_checks(m)
 
 
@@ -564,7 +564,7 @@ def test_smooth_outline_follows_the_circle_in_every_direction():
         radius = np.hypot(*m.co[m.back_index, :2].T)
         spread[smooth] = np.std(radius)
         directions = np.unique(np.round(angle)).size
-        assert relief_mesh.check_manifold(m)["watertight"]
+        assert mesh_check.check_manifold(m)["watertight"]
         if smooth:
             assert directions > 180 and width.min() >= relief_mesh.NOZZLE
             outside_checks(m)
@@ -589,7 +589,7 @@ def test_engrave_cuts_down_from_the_plate():
     z = m.co[:, 2]
     assert z.max() == 0.0 and z[: m.n_front].min() == pytest.approx(-0.01, rel=1e-5)
     assert z.min() == pytest.approx(-0.012, rel=1e-5)
-    assert relief_mesh.check_manifold(m)["watertight"] and relief_mesh.volume(m) > 0
+    assert mesh_check.check_manifold(m)["watertight"] and mesh_check.volume(m) > 0
 
 
 def test_relief_height_is_the_peak():
@@ -625,12 +625,12 @@ def test_bad_depth_gets_a_clear_message(depth, message):
 def test_sensible_relief_from_flat_and_nan_ridden_depth():
     flat = relief_mesh.depth_to_relief(np.full((40, 50), 0.5, np.float32), resolution=40,
                                        solid=True)
-    assert relief_mesh.check_manifold(flat)["watertight"]
+    assert mesh_check.check_manifold(flat)["watertight"]
     np.testing.assert_allclose(flat.co[: flat.n_front, 2], relief_mesh.DEFAULT_RELIEF_HEIGHT)
     d = dome(100, 100)
     d[np.random.default_rng(3).random(d.shape) < 0.2] = np.nan   # 20 % NaN
     m = relief_mesh.depth_to_relief(d, resolution=80, solid=True)
-    assert np.isfinite(m.co).all() and relief_mesh.check_manifold(m)["watertight"]
+    assert np.isfinite(m.co).all() and mesh_check.check_manifold(m)["watertight"]
 
 
 def test_fit_depth_resizes_same_aspect_and_refuses_another():
