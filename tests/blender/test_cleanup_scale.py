@@ -190,3 +190,196 @@ def test_udim_with_tile_1001_only_is_cleaned_with_exact_undo(blank, tmp_path):
     assert np.any(after[where] != original[where])
     bpy.ops.ed.undo()
     assert np.array_equal(stored(bpy.data.images["skin.1001.png"]), original)
+
+
+# -- across UV seams -------------------------------------------------------------------------
+CELL, GUTTER = 64, 4                 # a 4 x 3 cross layout of 64-texel cells, 4-texel gutters
+TEX_H, TEX_W = 3 * CELL, 4 * CELL
+# Colour = 0.5 + position @ AXES: smooth over the whole surface, continuous across every edge.
+AXES = np.array([[0.3, -0.25, 0.15], [0.3, -0.25, 0.15], [0.1, 0.2, -0.3]])
+FACES = {  # origin, s axis, t axis (outward normals), UV cell (column, row from the bottom)
+    "-X": ((-1, 1, -1), (0, -2, 0), (0, 0, 2), (0, 1)),
+    "-Y": ((-1, -1, -1), (2, 0, 0), (0, 0, 2), (1, 1)),
+    "+X": ((1, -1, -1), (0, 2, 0), (0, 0, 2), (2, 1)),
+    "+Y": ((1, 1, -1), (-2, 0, 0), (0, 0, 2), (3, 1)),
+    "+Z": ((-1, -1, 1), (2, 0, 0), (0, 2, 0), (1, 2)),
+    "-Z": ((-1, 1, -1), (2, 0, 0), (0, -2, 0), (1, 0)),
+}
+
+
+def cube_unwrap():
+    """A 2 m cube whose every face is its own UV island (every edge a seam): positions (8, 3),
+    quads (6, 4) and their corner UVs (6, 4, 2). -X and +Y meet on the cube but lie at the two
+    ends of the image's strip."""
+    positions = [(x, y, z) for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]
+    quads, uvs = [], []
+    for origin, s_axis, t_axis, (cu, cv) in FACES.values():
+        o, s, t = (np.array(v, float) for v in (origin, s_axis, t_axis))
+        corners = [(0, 0), (1, 0), (1, 1), (0, 1)]
+        quads.append([positions.index(tuple((o + a * s + b * t).astype(int)))
+                      for a, b in corners])
+        uvs.append([((cu * CELL + GUTTER + a * (CELL - 2 * GUTTER)) / TEX_W,
+                     (cv * CELL + GUTTER + b * (CELL - 2 * GUTTER)) / TEX_H) for a, b in corners])
+    return np.array(positions, float), np.array(quads), np.array(uvs)
+
+
+def cube_object(name, texture):
+    positions, quads, uvs = cube_unwrap()
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata(positions.tolist(), [], quads.tolist())
+    layer = mesh.uv_layers.new(name="UVMap")
+    order = np.array([loop.vertex_index for loop in mesh.loops]).reshape(6, 4)
+    assert np.array_equal(order, quads)
+    layer.data.foreach_set("uv", uvs.reshape(-1).astype(np.float32))
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    mat = bpy.data.materials.new(name)
+    if bpy.app.version < (5, 0, 0):
+        mat.use_nodes = True
+    tree = mat.node_tree
+    bsdf = next(n for n in tree.nodes if n.type == "BSDF_PRINCIPLED")
+    node = tree.nodes.new("ShaderNodeTexImage")
+    node.image = texture
+    tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
+    tree.nodes.active = node
+    mesh.materials.append(mat)
+    return obj
+
+
+def surface_points():
+    """Each texel's 3D point on the cube (top-first rows), from the known unwrap."""
+    uv_seams = _mod("core.uv_seams")
+    positions, quads, uvs = cube_unwrap()
+    tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
+    tri_uvs = np.concatenate([uvs[:, [0, 1, 2]], uvs[:, [0, 2, 3]]])
+    mesh = uv_seams.SurfaceMesh(positions, tris, tri_uvs)
+    smap = uv_seams.rasterise(mesh, TEX_H, TEX_W)
+    on = smap.triangle >= 0
+    pts = np.zeros(on.shape + (3,))
+    pts[on] = (smap.bary[on][..., None] * positions[tris[smap.triangle[on]]]).sum(axis=1)
+    return pts, on
+
+
+def gradient_texture(name):
+    """A byte texture painted with the smooth colour field through the texel-to-surface map
+    (the gutter black), and the magenta scratch the artist will mark: along the -X / +Y
+    edge, crossing it."""
+    pts, on = surface_points()
+    truth = np.where(on[..., None], np.clip(0.5 + pts @ AXES, 0, 1), 0.0)
+    truth = np.round(truth * 255) / 255
+    scratch = on & (np.hypot(pts[..., 0] + 1, pts[..., 1] - 1) < 0.2) & (np.abs(pts[..., 2]) < 0.6)
+    damaged = truth.copy()
+    damaged[scratch] = (1.0, 0.0, 1.0)
+    tex = bpy.data.images.new(name, TEX_W, TEX_H, alpha=True)
+    rgba = np.dstack([damaged, np.ones((TEX_H, TEX_W))])[::-1].astype(np.float32)
+    tex.pixels.foreach_set(rgba.ravel())
+    tex.update()
+    return tex, truth[::-1], scratch[::-1]           # stored rows (bottom first)
+
+
+def _level_error(tex, truth, where):
+    return np.abs(buffer(tex)[..., :3][where] - truth[where]) * 255
+
+
+def _render(obj, path):
+    """A small Cycles render looking at the -X / +Y edge (the scratch)."""
+    scene = bpy.context.scene
+    cam = bpy.data.objects.get("seam camera")
+    if cam is None:
+        cam = bpy.data.objects.new("seam camera", bpy.data.cameras.new("seam camera"))
+        scene.collection.objects.link(cam)
+        cam.location = (-3.6, 3.6, 1.6)
+        direction = -np.array(cam.location)
+        from mathutils import Vector
+        cam.rotation_euler = Vector(direction).to_track_quat("-Z", "Y").to_euler()
+        light = bpy.data.objects.new("seam light", bpy.data.lights.new("seam light", "SUN"))
+        light.rotation_euler = (0.6, -0.4, 0.9)
+        light.data.energy = 4.0
+        scene.collection.objects.link(light)
+        scene.world = scene.world or bpy.data.worlds.new("World")
+        scene.world.color = (0.6, 0.6, 0.6)
+        scene.camera = cam
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples = 16
+    scene.cycles.device = "CPU"
+    scene.render.resolution_x, scene.render.resolution_y = 320, 240
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+
+
+def test_mark_across_a_uv_seam_matches_the_far_side(blank, capfd):
+    """The scratch crosses the seam between -X and +Y: filled from the model's surface, its
+    texels match the colours across the seam within a few levels; filled in image space (the
+    same marks on a texture no selected object uses), they do not."""
+    seam_tex, truth, scratch = gradient_texture("seam")
+    plain_tex, _, _ = gradient_texture("plain")
+    render_dir = os.environ.get("MAPSMITH_SEAM_RENDERS")
+    cube = cube_object("Cube", seam_tex)
+    other = cube_object("Other", plain_tex)
+    other.location = (20, 0, 0)
+    original = stored(seam_tex)
+    bpy.context.view_layer.objects.active = cube
+    cube.select_set(True)
+    if render_dir:
+        _render(cube, os.path.join(render_dir, "seam_damaged.png"))
+
+    assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    paint(mask_of(seam_tex), scratch)
+    bpy.ops.ed.undo_push(message="painted")
+    capfd.readouterr()
+    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", grow=0) == {"FINISHED"}
+    bpy.ops.ed.undo_push(message="Apply Cleanup")
+    out = capfd.readouterr().out
+    assert "texels at UV seams filled from the model's surface" in out
+    seam_tex = bpy.data.images["seam"]
+    after = stored(seam_tex)
+    assert np.array_equal(after[~scratch], original[~scratch])        # nothing else changed
+    err = _level_error(seam_tex, truth, scratch)
+
+    # The same marks, filled in image space: no selected object uses "plain".
+    bpy.context.view_layer.objects.active = other
+    assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    paint(mask_of(plain_tex), scratch)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for obj in bpy.context.scene.objects:
+        obj.select_set(False)
+    bpy.context.view_layer.objects.active = None
+    capfd.readouterr()
+    assert bpy.ops.mapsmith.cleanup_apply(image="plain", provider="OFFLINE", grow=0) \
+        == {"FINISHED"}
+    out = capfd.readouterr().out
+    assert "no selected object uses the texture" in out and "filled in image space" in out
+    plain_err = _level_error(bpy.data.images["plain"], truth, scratch)
+    print(f"\nscratch across a UV seam ({int(scratch.sum())} texels): surface fill "
+          f"{err.mean():.2f} levels (95 %: {np.percentile(err, 95):.1f}), image space "
+          f"{plain_err.mean():.2f} (95 %: {np.percentile(plain_err, 95):.1f})")
+    assert err.mean() < 3.0 and np.percentile(err, 95) < 8.0
+    assert plain_err.mean() > 5 * err.mean()
+    if render_dir:
+        bpy.context.view_layer.objects.active = cube
+        _render(cube, os.path.join(render_dir, "seam_surface_fill.png"))
+        cube.data.materials[0].node_tree.nodes.active.image = bpy.data.images["plain"]
+        _render(cube, os.path.join(render_dir, "seam_image_fill.png"))
+        cube.data.materials[0].node_tree.nodes.active.image = bpy.data.images["seam"]
+
+    bpy.ops.ed.undo()                                                  # one step, exact
+    assert np.array_equal(stored(bpy.data.images["seam"]), original)
+
+
+def test_mesh_without_uvs_falls_back_to_image_space(blank, capfd):
+    tex, _truth, scratch = gradient_texture("flat")
+    cube = cube_object("Cube", tex)
+    bpy.context.view_layer.objects.active = cube
+    cube.select_set(True)
+    assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    paint(mask_of(tex), scratch)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    cube.data.uv_layers.remove(cube.data.uv_layers[0])
+    original = stored(tex)
+    capfd.readouterr()
+    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", grow=0) == {"FINISHED"}
+    out = capfd.readouterr().out
+    assert '"Cube" has no UV map' in out and "filled in image space" in out
+    after = stored(bpy.data.images["flat"])
+    assert np.array_equal(after[~scratch], original[~scratch])
+    assert np.any(after[scratch] != original[scratch])
