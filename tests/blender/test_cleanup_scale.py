@@ -307,13 +307,30 @@ def _render(obj, path):
     bpy.ops.render.render(write_still=True)
 
 
+def _compose(folder):
+    """docs/images/cleanup_seam_before_after.png: the three renders side by side."""
+    from PIL import Image, ImageDraw
+
+    names = ("seam_damaged", "seam_image_fill", "seam_surface_fill")
+    titles = ("marked: a scratch across a UV seam", "filled in image space",
+              "filled from the model surface")
+    shots = [Image.open(os.path.join(folder, f"{n}.png")).convert("RGB") for n in names]
+    w, h = shots[0].size
+    sheet = Image.new("RGB", (3 * w, h + 22), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, (shot, title) in enumerate(zip(shots, titles)):
+        sheet.paste(shot, (k * w, 22))
+        draw.text((k * w + 6, 5), title, fill="black")
+    sheet.save(os.path.join(folder, "cleanup_seam_before_after.png"))
+
+
 def test_mark_across_a_uv_seam_matches_the_far_side(blank, capfd):
     """The scratch crosses the seam between -X and +Y: filled from the model's surface, its
     texels match the colours across the seam within a few levels; filled in image space (the
     same marks on a texture no selected object uses), they do not."""
     seam_tex, truth, scratch = gradient_texture("seam")
     plain_tex, _, _ = gradient_texture("plain")
-    render_dir = os.environ.get("MAPSMITH_SEAM_RENDERS")
+    render_dir = os.environ.get("MAPSMITH_SEAM_RENDERS")  # a folder: renders the figure
     cube = cube_object("Cube", seam_tex)
     other = cube_object("Other", plain_tex)
     other.location = (20, 0, 0)
@@ -361,6 +378,7 @@ def test_mark_across_a_uv_seam_matches_the_far_side(blank, capfd):
         cube.data.materials[0].node_tree.nodes.active.image = bpy.data.images["plain"]
         _render(cube, os.path.join(render_dir, "seam_image_fill.png"))
         cube.data.materials[0].node_tree.nodes.active.image = bpy.data.images["seam"]
+        _compose(render_dir)
 
     bpy.ops.ed.undo()                                                  # one step, exact
     assert np.array_equal(stored(bpy.data.images["seam"]), original)
