@@ -49,17 +49,21 @@ def overlapping(mesh: uv_seams.SurfaceMesh, rows, cols, height: int, width: int)
 
 def border_band(mesh: uv_seams.SurfaceMesh, plan, shape: tuple) -> np.ndarray:
     """bool (h, w) over ``plan.box`` (stored rows): the marked texels on the surface within
-    BAND texels of a texel off it (the island's border)."""
+    BAND texels of a texel off it (the island's border). Only texels within BAND of a mark
+    are located on the surface, so a big region costs what its marks cost."""
     height, width = shape
     x0, y0, x1, y1 = plan.box
-    surface = uv_seams.rasterise(mesh, height, width, rows=slice(height - y1, height - y0),
-                                 cols=slice(x0, x1))
-    off = (surface.triangle < 0)[::-1]                         # back to stored rows
     marked = plan.grown > 0
-    if not (marked & ~off).any() or not off.any():
+    nearby = masks.grow(plan.grown, BAND + 1) > 0
+    rows, cols = np.nonzero(nearby)
+    tri, _bary = uv_seams.locate(mesh, uv_seams.texel_to_uv(height - 1 - (rows + y0),
+                                                            cols + x0, height, width))
+    off = np.zeros_like(marked)
+    off[rows[tri < 0], cols[tri < 0]] = True
+    if not off.any() or not (marked & ~off).any():
         return np.zeros_like(marked)
     near = masks.grow(off.astype(np.uint8) * 255, BAND) > 0
-    return marked & near & ~off
+    return marked & near & ~off & nearby
 
 
 def fill_across_seams(buf: np.ndarray, plans: list, new_rgbs: list, mesh: uv_seams.SurfaceMesh,

@@ -223,12 +223,16 @@ def cube_unwrap():
     return np.array(positions, float), np.array(quads), np.array(uvs)
 
 
-def cube_object(name, texture):
+def cube_object(name, texture, mirrored_twin=False):
     positions, quads, uvs = cube_unwrap()
+    if mirrored_twin:  # a mirrored copy in the same mesh sharing the UVs (mirrored halves)
+        positions = np.concatenate([positions, positions * [-1, 1, 1] + [5, 0, 0]])
+        quads = np.concatenate([quads, quads[:, ::-1] + 8])
+        uvs = np.concatenate([uvs, uvs[:, ::-1]])
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata(positions.tolist(), [], quads.tolist())
     layer = mesh.uv_layers.new(name="UVMap")
-    order = np.array([loop.vertex_index for loop in mesh.loops]).reshape(6, 4)
+    order = np.array([loop.vertex_index for loop in mesh.loops]).reshape(-1, 4)
     assert np.array_equal(order, quads)
     layer.data.foreach_set("uv", uvs.reshape(-1).astype(np.float32))
     obj = bpy.data.objects.new(name, mesh)
@@ -399,5 +403,24 @@ def test_mesh_without_uvs_falls_back_to_image_space(blank, capfd):
     out = capfd.readouterr().out
     assert '"Cube" has no UV map' in out and "filled in image space" in out
     after = stored(bpy.data.images["flat"])
+    assert np.array_equal(after[~scratch], original[~scratch])
+    assert np.any(after[scratch] != original[scratch])
+
+
+def test_overlapping_uv_islands_fall_back_to_image_space(blank, capfd):
+    tex, _truth, scratch = gradient_texture("twin")
+    cube = cube_object("Twin", tex, mirrored_twin=True)
+    bpy.context.view_layer.objects.active = cube
+    cube.select_set(True)
+    assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    paint(mask_of(tex), scratch)
+    bpy.ops.ed.undo_push(message="painted")
+    original = stored(tex)
+    capfd.readouterr()
+    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", grow=0) == {"FINISHED"}
+    out = capfd.readouterr().out
+    assert "UV islands overlap under the mark: filled in image space" in out
+    assert "filled from the model's surface" not in out
+    after = stored(bpy.data.images["twin"])
     assert np.array_equal(after[~scratch], original[~scratch])
     assert np.any(after[scratch] != original[scratch])
