@@ -12,8 +12,8 @@ import pytest
 import bpy
 
 from blhelpers import PKG
-from test_cleanup import (buffer, cleanup_requests, mask_of, paint, stored, textured_plane,
-                          use_service)
+from test_cleanup import (buffer, cleanup_requests, mask_of, paint, stored, textured_material,
+                          textured_plane, use_service)
 
 
 def _mod(name):
@@ -32,6 +32,18 @@ def big_texture(size=4096, name="big"):
 
 CORNERS = [(100, 120, 140, 150), (3950, 110, 3990, 140), (120, 3950, 150, 3990),
            (3940, 3960, 3990, 3990)]          # (x0, y0, x1, y1), buffer rows, ends exclusive
+
+
+def painted_plane(size, name, boxes):
+    """A plane showing a ``size``² texture whose cleanup mask marks ``boxes`` (x0, y0, x1, y1)."""
+    tex = big_texture(size, name)
+    textured_plane(tex)
+    bpy.ops.mapsmith.cleanup_paint_mask()
+    where = np.zeros((size, size), bool)
+    for x0, y0, x1, y1 in boxes:
+        where[y0:y1, x0:x1] = True
+    paint(mask_of(tex), where)
+    return tex, where
 
 
 def corner_marks(size=4096):
@@ -95,13 +107,7 @@ def test_cached_answers_are_reused_for_every_region(online, server):
     """Undo, then Apply again on the same marks: every region's answer comes from the cache,
     nothing is sent, and the result is the same."""
     use_service("ERASE", server)
-    tex = big_texture(1024, "mid")
-    textured_plane(tex)
-    bpy.ops.mapsmith.cleanup_paint_mask()
-    where = np.zeros((1024, 1024), bool)
-    where[50:70, 60:80] = True
-    where[900:930, 880:900] = True
-    paint(mask_of(tex), where)
+    painted_plane(1024, "mid", [(60, 50, 80, 70), (880, 900, 900, 930)])
     bpy.ops.ed.undo_push(message="painted")
     assert bpy.ops.mapsmith.cleanup_apply(provider="ERASE", grow=2) == {"FINISHED"}
     bpy.ops.ed.undo_push(message="Apply Cleanup")
@@ -115,14 +121,8 @@ def test_cached_answers_are_reused_for_every_region(online, server):
 
 def test_offline_inpaints_each_region_on_its_own(blank):
     cache = _mod("providers.cache")
-    tex = big_texture(2048, "offline")
-    textured_plane(tex)
+    tex, where = painted_plane(2048, "offline", [(100, 100, 130, 120), (1880, 1900, 1900, 1920)])
     original = stored(tex)
-    bpy.ops.mapsmith.cleanup_paint_mask()
-    where = np.zeros((2048, 2048), bool)
-    where[100:120, 100:130] = True
-    where[1900:1920, 1880:1900] = True
-    paint(mask_of(tex), where)
     bpy.ops.object.mode_set(mode="OBJECT")
     misses = cache.ANSWERS.misses
     assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", grow=2) == {"FINISHED"}
@@ -193,34 +193,21 @@ def test_udim_with_tile_1001_only_is_cleaned_with_exact_undo(blank, tmp_path):
 
 
 # -- across UV seams -------------------------------------------------------------------------
-CELL, GUTTER = 64, 4                 # a 4 x 3 cross layout of 64-texel cells, 4-texel gutters
-TEX_H, TEX_W = 3 * CELL, 4 * CELL
-# Colour = 0.5 + position @ AXES: smooth over the whole surface, continuous across every edge.
-AXES = np.array([[0.3, -0.25, 0.15], [0.3, -0.25, 0.15], [0.1, 0.2, -0.3]])
-FACES = {  # origin, s axis, t axis (outward normals), UV cell (column, row from the bottom)
-    "-X": ((-1, 1, -1), (0, -2, 0), (0, 0, 2), (0, 1)),
-    "-Y": ((-1, -1, -1), (2, 0, 0), (0, 0, 2), (1, 1)),
-    "+X": ((1, -1, -1), (0, 2, 0), (0, 0, 2), (2, 1)),
-    "+Y": ((1, 1, -1), (-2, 0, 0), (0, 0, 2), (3, 1)),
-    "+Z": ((-1, -1, 1), (2, 0, 0), (0, 2, 0), (1, 2)),
-    "-Z": ((-1, 1, -1), (2, 0, 0), (0, -2, 0), (1, 0)),
-}
+# The reference cube of tests/unit/test_uv_seams.py: a 2 m cube whose every face is its own UV
+# island in a 4 x 3 cross layout (every edge a seam; -X and +Y meet on the cube but lie at the
+# two ends of the image's strip), and a colour field smooth over its whole surface.
+reference = importlib.import_module("mapsmith.tests.unit.test_uv_seams")
+TEX_H, TEX_W = reference.HEIGHT, reference.WIDTH
 
 
 def cube_unwrap():
-    """A 2 m cube whose every face is its own UV island (every edge a seam): positions (8, 3),
-    quads (6, 4) and their corner UVs (6, 4, 2). -X and +Y meet on the cube but lie at the two
-    ends of the image's strip."""
-    positions = [(x, y, z) for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]
-    quads, uvs = [], []
-    for origin, s_axis, t_axis, (cu, cv) in FACES.values():
-        o, s, t = (np.array(v, float) for v in (origin, s_axis, t_axis))
-        corners = [(0, 0), (1, 0), (1, 1), (0, 1)]
-        quads.append([positions.index(tuple((o + a * s + b * t).astype(int)))
-                      for a, b in corners])
-        uvs.append([((cu * CELL + GUTTER + a * (CELL - 2 * GUTTER)) / TEX_W,
-                     (cv * CELL + GUTTER + b * (CELL - 2 * GUTTER)) / TEX_H) for a, b in corners])
-    return np.array(positions, float), np.array(quads), np.array(uvs)
+    """The reference cube as quads: positions (8, 3), quads (6, 4), corner UVs (6, 4, 2)
+    (its triangles come in pairs (0, 1, 2), (0, 2, 3) of each face)."""
+    mesh = reference.cube()
+    first, second = mesh.corners[0::2], mesh.corners[1::2]
+    quads = np.concatenate([first, second[:, 2:]], axis=1)
+    uvs = np.concatenate([mesh.uvs[0::2], mesh.uvs[1::2, 2:]], axis=1)
+    return mesh.positions, quads, uvs
 
 
 def cube_object(name, texture, mirrored_twin=False):
@@ -237,31 +224,14 @@ def cube_object(name, texture, mirrored_twin=False):
     layer.data.foreach_set("uv", uvs.reshape(-1).astype(np.float32))
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
-    mat = bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    tree = mat.node_tree
-    bsdf = next(n for n in tree.nodes if n.type == "BSDF_PRINCIPLED")
-    node = tree.nodes.new("ShaderNodeTexImage")
-    node.image = texture
-    tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
-    tree.nodes.active = node
-    mesh.materials.append(mat)
+    textured_material(obj, texture, name)
     return obj
 
 
 def surface_points():
     """Each texel's 3D point on the cube (top-first rows), from the known unwrap."""
-    uv_seams = _mod("core.uv_seams")
-    positions, quads, uvs = cube_unwrap()
-    tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
-    tri_uvs = np.concatenate([uvs[:, [0, 1, 2]], uvs[:, [0, 2, 3]]])
-    mesh = uv_seams.SurfaceMesh(positions, tris, tri_uvs)
-    smap = uv_seams.rasterise(mesh, TEX_H, TEX_W)
-    on = smap.triangle >= 0
-    pts = np.zeros(on.shape + (3,))
-    pts[on] = (smap.bary[on][..., None] * positions[tris[smap.triangle[on]]]).sum(axis=1)
-    return pts, on
+    mesh = reference.cube()
+    return reference.surface_points(mesh, reference.uv_seams.rasterise(mesh, TEX_H, TEX_W))
 
 
 def gradient_texture(name):
@@ -269,9 +239,9 @@ def gradient_texture(name):
     (the gutter black), and the magenta scratch the artist will mark: along the -X / +Y
     edge, crossing it."""
     pts, on = surface_points()
-    truth = np.where(on[..., None], np.clip(0.5 + pts @ AXES, 0, 1), 0.0)
+    truth = np.where(on[..., None], np.clip(0.5 + pts @ reference.COLOUR_AXES, 0, 1), 0.0)
     truth = np.round(truth * 255) / 255
-    scratch = on & (np.hypot(pts[..., 0] + 1, pts[..., 1] - 1) < 0.2) & (np.abs(pts[..., 2]) < 0.6)
+    scratch = reference.strip_along_edge(pts, on)
     damaged = truth.copy()
     damaged[scratch] = (1.0, 0.0, 1.0)
     tex = bpy.data.images.new(name, TEX_W, TEX_H, alpha=True)

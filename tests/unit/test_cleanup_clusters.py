@@ -6,7 +6,7 @@ import pytest
 from mapsmith.core import cleanup_region, cleanup_seams, inpaint, masks, uv_seams
 from mapsmith.core.errors import CancelToken
 
-from test_uv_seams import CELL, HEIGHT, WIDTH, cube, strip_along_edge, surface_points
+from test_uv_seams import COLOUR_AXES, HEIGHT, WIDTH, cube, strip_along_edge, surface_points
 
 
 def marks_buffer(shape, boxes):
@@ -88,11 +88,19 @@ def cube_texture():
     mesh = cube()
     smap = uv_seams.rasterise(mesh, HEIGHT, WIDTH)
     pts, on = surface_points(mesh, smap)
-    colour = np.clip(0.5 + pts @ np.array([[0.3, -0.25, 0.15], [0.3, -0.25, 0.15],
-                                           [0.1, 0.2, -0.3]]), 0, 1)
+    colour = np.clip(0.5 + pts @ COLOUR_AXES, 0, 1)
     truth = np.where(on[..., None], colour, 0.0)
     truth = np.round(truth * 255) / 255                     # a byte texture
     return mesh, pts, on, truth
+
+
+def _marked(truth, mark, **plan_options):
+    """The texture buffer (stored rows), and the plans of ``mark`` (top-first rows)."""
+    buf = np.dstack([truth, np.ones(truth.shape[:2])])[::-1].astype(np.float32)
+    mask_buf = np.zeros_like(buf)
+    mask_buf[mark[::-1], :3] = 1.0
+    return buf, cleanup_region.plan_regions(cleanup_region.find_marks(mask_buf), 0,
+                                            **plan_options)
 
 
 def _image_space(buf, plans):
@@ -113,11 +121,7 @@ def test_seam_fill_matches_the_far_side_where_image_space_does_not(cube_texture)
     mark = strip_along_edge(pts, on)                       # top-first rows
     damaged = truth.copy()
     damaged[mark] = (1.0, 0.0, 1.0)
-    buf = np.dstack([damaged, np.ones(damaged.shape[:2])])[::-1].astype(np.float32)
-    mask_buf = np.zeros_like(buf)
-    mask_buf[mark[::-1], :3] = 1.0
-    plans = cleanup_region.plan_regions(cleanup_region.find_marks(mask_buf), 0,
-                                        request_cost=0)
+    buf, plans = _marked(damaged, mark, request_cost=0)
     assert len(plans) == 2                                   # two blobs, far apart in the image
     plain = _image_space(buf, plans)
     news, texels, note = cleanup_seams.fill_across_seams(buf, plans, plain, mesh,
@@ -146,11 +150,7 @@ def test_overlapping_islands_keep_the_image_space_fill(cube_texture):
                                                 + [5, 0, 0]]),
                                 np.concatenate([mesh.corners, mesh.corners + 8]),
                                 np.concatenate([mesh.uvs, mesh.uvs]))
-    mark = strip_along_edge(pts, on)
-    buf = np.dstack([truth, np.ones(truth.shape[:2])])[::-1].astype(np.float32)
-    mask_buf = np.zeros_like(buf)
-    mask_buf[mark[::-1], :3] = 1.0
-    plans = cleanup_region.plan_regions(cleanup_region.find_marks(mask_buf), 0)
+    buf, plans = _marked(truth, strip_along_edge(pts, on))
     plain = _image_space(buf, plans)
     news, texels, note = cleanup_seams.fill_across_seams(buf, plans, plain, twin,
                                                          is_float=False)
@@ -161,12 +161,8 @@ def test_overlapping_islands_keep_the_image_space_fill(cube_texture):
 def test_a_mark_inside_an_island_is_left_to_the_provider(cube_texture):
     mesh, pts, on, truth = cube_texture
     mark = on & (np.linalg.norm(pts - [0.0, -1.0, 0.0], axis=-1) < 0.2)   # mid -Y face
-    buf = np.dstack([truth, np.ones(truth.shape[:2])])[::-1].astype(np.float32)
-    mask_buf = np.zeros_like(buf)
-    mask_buf[mark[::-1], :3] = 1.0
-    plans = cleanup_region.plan_regions(cleanup_region.find_marks(mask_buf), 0)
+    buf, plans = _marked(truth, mark)
     plain = _image_space(buf, plans)
     _news, texels, _note = cleanup_seams.fill_across_seams(buf, plans, plain, mesh,
                                                            is_float=False)
     assert texels == 0
-    assert CELL  # the layout the fixture uses
