@@ -10,11 +10,7 @@ cleanup fills in image space, as before, and says why (``note``).
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
-
-import bpy
 
 from ..core.uv_seams import SurfaceMesh
 
@@ -33,7 +29,7 @@ def _candidates(context) -> list:
     return [o for o in objects if o.type == "MESH"]
 
 
-def surface_of(context, texture) -> tuple[Optional[SurfaceMesh], str]:
+def surface_of(context, texture) -> tuple[SurfaceMesh | None, str]:
     """The surface of the object showing ``texture`` and "" or None and why not."""
     for obj in _candidates(context):
         slots = [_uses(slot.material, texture) for slot in obj.material_slots]
@@ -51,7 +47,7 @@ def surface_of(context, texture) -> tuple[Optional[SurfaceMesh], str]:
     return None, "no selected object uses the texture"
 
 
-def _read(mesh, slot_uses: np.ndarray) -> Optional[SurfaceMesh]:
+def _read(mesh, slot_uses: np.ndarray) -> SurfaceMesh | None:
     layer = mesh.uv_layers.active
     if layer is None:
         return None

@@ -245,7 +245,7 @@ def plan_regions(marked: Marked, grow_px: int, budget: int = REGION_BUDGET, *,
     return plans
 
 
-def _plan_box(marked: Marked, box: tuple, grow_px: int, mine: np.ndarray) -> Optional[Plan]:
+def _plan_box(marked: Marked, box: tuple, grow_px: int, mine: np.ndarray) -> Plan | None:
     """The plan of one region: its marks (``mine``, bool over ``marked.values``) inside
     ``box``, grown, and their blend weight."""
     bx0, by0, bx1, by1 = box

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from test_uv_seams import COLOUR_AXES, HEIGHT, WIDTH, cube, strip_along_edge, surface_points
 
 from mapsmith.core import cleanup_region, cleanup_seams, inpaint, masks, uv_seams
-from mapsmith.core.errors import CancelToken
-
-from test_uv_seams import COLOUR_AXES, HEIGHT, WIDTH, cube, strip_along_edge, surface_points
+from mapsmith.core.errors import Cancelled, CancelToken
 
 
 def marks_buffer(shape, boxes):
@@ -78,7 +77,7 @@ def test_a_part_token_maps_progress_and_shares_cancel():
     part.progress(0.5, "Filling")
     assert seen == [(0.625, "Region 2 of 4: Filling")]
     token.cancel()
-    with pytest.raises(Exception):
+    with pytest.raises(Cancelled):
         part.check()
 
 
