@@ -5,12 +5,15 @@ then the other selected ones), evaluates it (modifiers applied, as it renders) a
 loop triangles, vertex positions and active UV map with ``foreach_get`` into a
 :class:`~..core.uv_seams.SurfaceMesh`. Only the triangles whose material uses the texture
 count. When there is none (no selected object uses the texture, the mesh has no UV map) the
-cleanup fills in image space, as before, and says why (``note``).
+cleanup fills in image space, as before, and says why; an image no material shows (a photo
+in the Image Editor) is simply filled in image space.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+import bpy
 
 from ..core.uv_seams import SurfaceMesh
 
@@ -44,7 +47,9 @@ def surface_of(context, texture) -> tuple[SurfaceMesh | None, str]:
             return _read(mesh, np.array(slots, bool)), ""
         finally:
             evaluated.to_mesh_clear()
-    return None, "no selected object uses the texture"
+    if any(_uses(m, texture) for m in bpy.data.materials):
+        return None, "no selected object uses the texture"
+    return None, ""   # an image no material shows (a photo): nothing to say
 
 
 def _read(mesh, slot_uses: np.ndarray) -> SurfaceMesh | None:
