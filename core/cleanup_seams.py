@@ -67,11 +67,13 @@ def border_band(mesh: uv_seams.SurfaceMesh, plan, shape: tuple) -> np.ndarray:
 
 
 def fill_across_seams(buf: np.ndarray, plans: list, new_rgbs: list, mesh: uv_seams.SurfaceMesh,
-                      *, is_float: bool, cancel=NEVER_CANCELLED) -> tuple[list, int, str]:
+                      *, is_float: bool, cancel=NEVER_CANCELLED,
+                      before_fill=lambda: None) -> tuple[list, int, str]:
     """Refill the border texels of the marks from the surface. ``buf``: the whole texture,
     stored float32 (H, W, 4); ``new_rgbs``: each plan's blended RGB (as cleanup_region.blend
     gives). Returns the updated RGBs, how many texels the surface fill took, and a note
-    ("" or why some regions kept the image-space fill)."""
+    ("" or why some regions kept the image-space fill). ``before_fill`` is called once
+    there is something to fill, before the (slow) membrane: the caller may stop there."""
     height, width = buf.shape[:2]
     bands = []
     seam = np.zeros((height, width), bool)                     # stored rows
@@ -91,6 +93,7 @@ def fill_across_seams(buf: np.ndarray, plans: list, new_rgbs: list, mesh: uv_sea
         note = ("UV islands overlap under the mark: filled in image space"
                 if skipped else "")
         return new_rgbs, 0, note
+    before_fill()
     image = buf[..., :3].copy()
     for plan, new in zip(plans, new_rgbs):                     # the provider's fill first
         x0, y0, x1, y1 = plan.box

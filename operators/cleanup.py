@@ -24,6 +24,7 @@ from ..blender import (cleanup_mask, cleanup_session, cleanup_surface, cleanup_t
                        cleanup_undo, datablocks, pixels, sources)
 from ..core import cleanup_region, cleanup_seams
 from ..core.errors import ProviderError, SourceError
+from ..providers import cache
 from .job_operator import JobOperator, image_prop, provider_prop
 
 
@@ -197,8 +198,10 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
             seam_texels, seam_note = 0, ""
             if surface is not None:
                 token.progress(share, "Filling across UV seams")
+                # A re-run answered from the cache still fills in the background.
                 new_rgbs, seam_texels, seam_note = cleanup_seams.fill_across_seams(
-                    buf, plans, new_rgbs, surface, is_float=is_float, cancel=token)
+                    buf, plans, new_rgbs, surface, is_float=is_float, cancel=token,
+                    before_fill=cache.leave_main_thread)
             return (new_rgbs, seam_texels, seam_note, *results)
 
         return work

@@ -5,6 +5,7 @@ seams filled from the model's surface.
 
 import importlib
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -356,6 +357,31 @@ def test_mark_across_a_uv_seam_matches_the_far_side(blank, capfd):
 
     bpy.ops.ed.undo()                                                  # one step, exact
     assert np.array_equal(stored(bpy.data.images["seam"]), original)
+
+    # Again from the answer cache: nothing is inpainted again, the surface fill (too slow for
+    # the main thread) runs as a job, and the result is the same.
+    cache = _mod("providers.cache")
+    misses = cache.ANSWERS.misses
+    cube = bpy.data.objects["Cube"]                                    # references went stale
+    bpy.context.view_layer.objects.active = cube
+    cube.select_set(True)
+    capfd.readouterr()
+    uv_seams, on_main = _mod("core.uv_seams"), []
+    real_fill = uv_seams.fill
+
+    def watched_fill(*args, **kwargs):
+        on_main.append(threading.current_thread() is threading.main_thread())
+        return real_fill(*args, **kwargs)
+
+    uv_seams.fill = watched_fill
+    try:
+        assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", grow=0) == {"FINISHED"}
+    finally:
+        uv_seams.fill = real_fill
+    assert "(cached answer)" in capfd.readouterr().out
+    assert cache.ANSWERS.misses == misses
+    assert on_main == [False]                                          # a worker thread
+    assert np.array_equal(stored(bpy.data.images["seam"]), after)
 
 
 def test_mesh_without_uvs_falls_back_to_image_space(blank, capfd):
