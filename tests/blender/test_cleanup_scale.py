@@ -420,3 +420,13 @@ def test_overlapping_uv_islands_fall_back_to_image_space(blank, capfd):
     after = stored(bpy.data.images["twin"])
     assert np.array_equal(after[~scratch], original[~scratch])
     assert np.any(after[scratch] != original[scratch])
+
+
+def test_udim_tile_missing_on_disk_says_so(blank, tmp_path):
+    tex = _tiled(tmp_path, (1001,))
+    (tmp_path / "skin.1001.png").unlink()
+    tex.reload()
+    textured_plane(tex)
+    with pytest.raises(RuntimeError, match="Tile 1001 of .* has no pixels .*file missing"):
+        bpy.ops.mapsmith.cleanup_paint_mask()
+    assert not [i for i in bpy.data.images if i.name.endswith("cleanup mask")]
