@@ -49,12 +49,35 @@ def find_mask(texture) -> Optional["bpy.types.Image"]:
 
 
 def check_texture(image) -> None:
-    if image.source not in {"FILE", "GENERATED"}:
+    if image.source == "TILED":
+        check_tiles(image)
+    elif image.source not in {"FILE", "GENERATED"}:
         raise SourceError(f'"{image.name}" is a {image.source.lower()} image; cleanup works on '
-                          "still images (UDIM tiles, movies and sequences are not supported)")
+                          "still images and UDIM tile 1001 (movies and sequences are not "
+                          "supported)")
     width, height = image.size
     if width == 0 or height == 0:
         raise SourceError(f'"{image.name}" has no pixels (is the file missing?)')
+
+
+def check_tiles(image) -> None:
+    """A UDIM image is cleaned through tile 1001 only: Blender's Python API reads and writes
+    the pixels of tile 1001 alone. ``Image.pixels`` acquires the image buffer without an image
+    user, i.e. the first tile, whatever ``tiles.active`` says, and a UDIM tile
+    (``bpy.types.UDIMTile``) has no pixels and no functions (measured on 4.2, 5.0 and 5.2:
+    tests/blender/test_cleanup_scale.py). Cleaning tile 1002 and up would mean rewriting
+    their files on disk behind Blender's back, without undo: refused instead, saying so."""
+    numbers = sorted(tile.number for tile in image.tiles)
+    if numbers != [1001]:
+        others = ", ".join(str(n) for n in numbers if n != 1001) or "none"
+        raise SourceError(
+            f'"{image.name}" is a UDIM image with tiles {", ".join(map(str, numbers))}: '
+            f"Blender's Python API can read and write only tile 1001's pixels, so Mapsmith "
+            f"cannot clean tiles {others}. Open a tile's file as an image of its own "
+            "(Image > Open, UDIM off), clean and save it, then reload the UDIM image")
+    width, height = image.size
+    if width == 0 or height == 0:
+        raise SourceError(f'Tile 1001 of "{image.name}" has no pixels (is its file missing?)')
 
 
 def find_texture(context, name: str = "") -> "bpy.types.Image":

@@ -72,6 +72,14 @@ class CancelToken:
         if self._on_progress is not None:
             self._on_progress(max(0.0, min(1.0, fraction)), text)
 
+    def part(self, start: float, end: float, prefix: str = "") -> CancelToken:
+        """A token for one part of the work: its progress 0..1 shows as ``start``..``end``
+        of this one (one progress bar for several requests); cancelling is shared."""
+        sub = CancelToken(lambda f, text: self.progress(start + (end - start) * f,
+                                                        prefix + text))
+        sub._event = self._event
+        return sub
+
 
 NEVER_CANCELLED = CancelToken()
 """For callers with nothing to cancel: never set (nobody holds a reference that cancels it)."""

@@ -20,10 +20,11 @@ import bpy
 from bpy.props import BoolProperty, IntProperty
 
 from .. import providers
-from ..blender import (cleanup_mask, cleanup_session, cleanup_target, cleanup_undo,
-                       datablocks, pixels, sources)
-from ..core import cleanup_region
+from ..blender import (cleanup_mask, cleanup_session, cleanup_surface, cleanup_target,
+                       cleanup_undo, datablocks, pixels, sources)
+from ..core import cleanup_region, cleanup_seams
 from ..core.errors import ProviderError, SourceError
+from ..providers import cache
 from .job_operator import JobOperator, image_prop, provider_prop
 
 
@@ -166,55 +167,56 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
                               f'texture is {texture.size[0]}x{texture.size[1]}: run Paint '
                               "Cleanup Mask again to resize it")
         marked = cleanup_mask.read_mask(mask)
-        plan = cleanup_region.plan_region(marked, self.grow) if marked is not None else None
-        if plan is None:
+        plans = cleanup_region.plan_regions(marked, self.grow) if marked is not None else []
+        if not plans:
             raise SourceError(f'The cleanup mask of "{texture.name}" is empty: paint white over '
                               "what should go first. Nothing was sent")
-        x0, y0, x1, y1 = plan.box
-        region = pixels.read_stored(texture)[y0:y1, x0:x1].copy()
+        buf = pixels.read_stored(texture)
+        regions = [buf[y0:y1, x0:x1].copy() for x0, y0, x1, y1 in (p.box for p in plans)]
+        surface, why = cleanup_surface.surface_of(context, texture)
         # Names can change while the job runs; session_uid does not (nor does it on undo).
-        self._target = (texture.session_uid, mask.session_uid, plan, region,
+        self._target = (texture.session_uid, mask.session_uid, plans, regions,
                         pixels.is_linear(texture), bool(texture.is_float))
+        self._surface = (surface, buf if surface is not None else None, why)
         self._marked = marked
 
     def prepare(self, context, source, provider):
-        _tex, _mask, plan, region, linear, is_float = self._target
-        # Providers take rows top first; Blender's buffers are bottom first.
-        rgb = pixels.display_uint8(region, linear)[::-1, :, :3]
-        grown = plan.grown[::-1]
-
+        _tex, _mask, plans, regions, linear, is_float = self._target
+        surface, buf, _why = self._surface
         options = providers.options(provider, "cleanup", exclude_person=self.exclude_person)
 
         def work(token):
-            result = provider.cleanup(rgb, grown, cancel=token, **options)
-            answer = result.image[::-1]
-            if answer.shape[:2] != region.shape[:2]:
-                raise ProviderError(f"the provider answered {answer.shape[1]}x{answer.shape[0]} "
-                                 f"for a {region.shape[1]}x{region.shape[0]} region")
-            new_rgb = cleanup_region.blend(region, answer[..., :3], plan.weight,
-                                           linear=linear, is_float=is_float)
-            return result, new_rgb
+            results, new_rgbs = [], []
+            share = 0.9 if surface is not None else 1.0
+            for k, (plan, region) in enumerate(zip(plans, regions)):
+                part = token.part(share * k / len(plans), share * (k + 1) / len(plans),
+                                  f"Region {k + 1} of {len(plans)}: " if len(plans) > 1 else "")
+                result, new_rgb = _clean_region(provider, options, plan, region, linear,
+                                                is_float, part)
+                results.append(result)
+                new_rgbs.append(new_rgb)
+            seam_texels, seam_note = 0, ""
+            if surface is not None:
+                token.progress(share, "Filling across UV seams")
+                # A re-run answered from the cache still fills in the background.
+                new_rgbs, seam_texels, seam_note = cleanup_seams.fill_across_seams(
+                    buf, plans, new_rgbs, surface, is_float=is_float, cancel=token,
+                    before_fill=cache.leave_main_thread)
+            return (new_rgbs, seam_texels, seam_note, *results)
 
         return work
 
     def finish(self, context, source, payload):
-        result, new_rgb = payload
-        tex_uid, mask_uid, plan, _region, _linear, _is_float = self._target
+        new_rgbs, seam_texels, seam_note, *results = payload
+        tex_uid, mask_uid, plans, _regions, _linear, _is_float = self._target
         texture = _by_uid(tex_uid)
         mask = _by_uid(mask_uid)
         if texture is None or mask is None:
             raise SourceError("The texture or its mask was removed while cleaning up")
-        x0, y0, x1, y1 = plan.box
         buf = pixels.read_stored(texture)  # now: keep any change made meanwhile
         if buf.shape[:2] != tuple(mask.size)[::-1]:
             raise SourceError("The texture changed size while cleaning up: nothing was written")
-        before = cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1])
-        changed = plan.weight > 0
-        part = buf[y0:y1, x0:x1, :3]
-        part[changed] = new_rgb[changed]
-        pixels.write_stored(texture, buf)  # marks the texture dirty
-        cleanup_undo.record(texture, plan.box, before,
-                            cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1]))
+        changed = _write_regions(texture, buf, plans, new_rgbs)
         del buf
         if texture.packed_file is not None:  # else File > Save keeps the old packed pixels
             pixels.pack(texture)
@@ -225,15 +227,63 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
             cleanup_mask.clear_mask(mask, self._marked)
             cleanup_mask.release(mask)
         cleanup_session.end(context, mask, texture)
-        w, h = x1 - x0, y1 - y0
-        parts = [f"Cleaned {int(changed.sum())} texels of \"{texture.name}\" "
-                 f"(sent a {w}x{h} region)"]
-        if result.note:
-            parts.append(result.note)
-        if result.credits:
-            parts.append(str(result.credits))
+        sizes = ", ".join(f"{x1 - x0}x{y1 - y0}" for x0, y0, x1, y1 in (p.box for p in plans))
+        what = "a" if len(plans) == 1 else f"{len(plans)}"
+        parts = [f"Cleaned {changed} texels of \"{texture.name}\" "
+                 f"(sent {what} region{'s' if len(plans) > 1 else ''}: {sizes})"]
+        parts += _seam_notes(seam_texels, seam_note, self._surface[2])
+        notes = {r.note for r in results if r.note}
+        parts += sorted(notes)
+        credits = [str(r.credits) for r in results if r.credits]
+        if credits:
+            parts.append(credits[-1])
         parts.append(_how_to_keep(texture))
         return "; ".join(parts)
+
+
+def _clean_region(provider, options, plan, region, linear, is_float, token):
+    """One region through the provider: its answer and the region's new stored RGB."""
+    # Providers take rows top first; Blender's buffers are bottom first.
+    rgb = pixels.display_uint8(region, linear)[::-1, :, :3]
+    result = provider.cleanup(rgb, plan.grown[::-1], cancel=token, **options)
+    answer = result.image[::-1]
+    if answer.shape[:2] != region.shape[:2]:
+        raise ProviderError(f"the provider answered {answer.shape[1]}x{answer.shape[0]} "
+                            f"for a {region.shape[1]}x{region.shape[0]} region")
+    return result, cleanup_region.blend(region, answer[..., :3], plan.weight, linear=linear,
+                                        is_float=is_float)
+
+
+def _write_regions(texture, buf, plans, new_rgbs) -> int:
+    """Write each region's grown-mask texels into ``buf`` and the texture, recorded as ONE
+    undo step (every "before" taken before any write: regions may share context). Returns
+    how many texels changed."""
+    befores = [cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1])
+               for x0, y0, x1, y1 in (p.box for p in plans)]
+    changed = 0
+    for plan, new_rgb in zip(plans, new_rgbs):
+        x0, y0, x1, y1 = plan.box
+        inside = plan.weight > 0
+        buf[y0:y1, x0:x1, :3][inside] = new_rgb[inside]
+        changed += int(inside.sum())
+    pixels.write_stored(texture, buf)  # marks the texture dirty
+    parts = [(p.box, before, cleanup_undo.to_stored(texture, buf[p.box[1]:p.box[3],
+                                                                  p.box[0]:p.box[2]]))
+             for p, before in zip(plans, befores)]
+    (box, before, after), *more = parts
+    cleanup_undo.record(texture, box, before, after, more=tuple(more))
+    return changed
+
+
+def _seam_notes(seam_texels: int, seam_note: str, why_not: str) -> list:
+    notes = []
+    if seam_texels:
+        notes.append(f"{seam_texels} texels at UV seams filled from the model's surface")
+    if seam_note:
+        notes.append(seam_note)
+    if why_not:
+        notes.append(f"UV seams not considered ({why_not}): filled in image space")
+    return notes
 
 
 def _by_uid(uid: int):

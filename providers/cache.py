@@ -62,6 +62,14 @@ def serving_only_cached() -> bool:
     return getattr(_local, "only_cached", False)
 
 
+def leave_main_thread() -> None:
+    """Inside :func:`only_cached`: raise :class:`CacheMiss`, so the job starts on a worker
+    thread after all. For work whose answers are cached but whose own remaining part is too
+    heavy for the main thread (e.g. cleanup's fill across UV seams)."""
+    if getattr(_local, "only_cached", False):
+        raise CacheMiss("heavy work left: run in the background")
+
+
 class CachedResult(Result):
     """A :class:`Result` that came from the cache: no credits were spent on it."""
 

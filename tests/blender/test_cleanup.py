@@ -50,7 +50,13 @@ def textured_plane(image):
     """A UV-mapped plane whose material shows ``image`` through an active Image Texture node."""
     bpy.ops.mesh.primitive_plane_add(size=2)
     obj = bpy.context.active_object
-    mat = bpy.data.materials.new("Painted")
+    mat, node = textured_material(obj, image, "Painted")
+    return obj, mat, node
+
+
+def textured_material(obj, image, name):
+    """A material showing ``image`` through its active Image Texture node, on ``obj``."""
+    mat = bpy.data.materials.new(name)
     if not bpy.app.version >= (5, 0, 0):
         mat.use_nodes = True
     tree = mat.node_tree
@@ -60,7 +66,7 @@ def textured_plane(image):
     tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
     tree.nodes.active = node
     obj.data.materials.append(mat)
-    return obj, mat, node
+    return mat, node
 
 
 def file_texture(tmp_path, size=256, name="wall.png"):
