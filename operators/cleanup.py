@@ -17,6 +17,7 @@ from __future__ import annotations
 
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, IntProperty
 
 from .. import providers
@@ -30,8 +31,7 @@ from .job_operator import JobOperator, image_prop, provider_prop
 
 
 class MAPSMITH_OT_cleanup_paint_mask(bpy.types.Operator):
-    """Create (or resume) a cleanup mask on the active texture and start painting it: white
-    marks what to remove, the marks show in red over the texture (Material Preview)"""
+    """Paint over what to remove on the active texture: a cleanup mask, shown in red"""
 
     bl_idname = "mapsmith.cleanup_paint_mask"
     bl_label = "Paint Cleanup Mask"
@@ -82,15 +82,16 @@ class MAPSMITH_OT_cleanup_paint_mask(bpy.types.Operator):
         except SourceError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
-        verb = "New" if created else "Resumed"
-        self.report({"INFO"}, f'{verb} cleanup mask "{mask.name}": paint white over what should '
-                              "go, then Apply Cleanup")
+        message = (rpt_('New cleanup mask "{mask}": paint white over what should go, then '
+                        "Apply Cleanup") if created else
+                   rpt_('Resumed cleanup mask "{mask}": paint white over what should go, then '
+                        "Apply Cleanup"))
+        self.report({"INFO"}, message.format(mask=mask.name))
         return {"FINISHED"}
 
 
 class MAPSMITH_OT_cleanup_discard(bpy.types.Operator):
-    """Stop painting the cleanup mask without cleaning: the mask is cleared, the preview
-    removed and the texture left as it is"""
+    """Stop painting the cleanup mask without cleaning: the texture stays as it is"""
 
     bl_idname = "mapsmith.cleanup_discard"
     bl_label = "Discard Cleanup Mask"
@@ -101,8 +102,8 @@ class MAPSMITH_OT_cleanup_discard(bpy.types.Operator):
     def execute(self, context):
         ended = cleanup_session.tidy(context)
         if ended:  # its mask was deleted: nothing to clear, the session is over
-            self.report({"INFO"}, "The cleanup mask was deleted: the paint session has ended; "
-                                  "the texture is unchanged")
+            self.report({"INFO"}, rpt_("The cleanup mask was deleted: the paint session has "
+                                       "ended; the texture is unchanged"))
             return {"FINISHED"}
         try:
             texture = cleanup_target.find_texture(context, self.image)
@@ -111,14 +112,15 @@ class MAPSMITH_OT_cleanup_discard(bpy.types.Operator):
             return {"CANCELLED"}
         mask = cleanup_target.find_mask(texture)
         if mask is None:
-            self.report({"INFO"}, f'"{texture.name}" has no cleanup mask')
+            self.report({"INFO"}, rpt_('"{texture}" has no cleanup mask').format(
+                texture=texture.name))
             return {"CANCELLED"}
         marked = cleanup_mask.read_mask(mask)
         if marked is not None:
             cleanup_mask.clear_mask(mask, marked)
         cleanup_mask.release(mask)
         cleanup_session.end(context, mask, texture)
-        self.report({"INFO"}, "Cleanup mask discarded; the texture is unchanged")
+        self.report({"INFO"}, rpt_("Cleanup mask discarded; the texture is unchanged"))
         return {"FINISHED"}
 
 
