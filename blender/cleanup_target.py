@@ -7,8 +7,6 @@ stored the texture's name; a name is still understood.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import bpy
 
 from ..core.errors import SourceError
@@ -22,7 +20,7 @@ def is_mask(image) -> bool:
     return image is not None and MASK_OF in image
 
 
-def owner(mask) -> Optional["bpy.types.Image"]:
+def owner(mask) -> bpy.types.Image | None:
     """The texture ``mask`` belongs to, None when it is gone."""
     value = mask.get(MASK_OF)
     if isinstance(value, str):  # written by an older Mapsmith: the texture's name
@@ -30,7 +28,7 @@ def owner(mask) -> Optional["bpy.types.Image"]:
     return value
 
 
-def texture_of(mask) -> "bpy.types.Image":
+def texture_of(mask) -> bpy.types.Image:
     texture = owner(mask)
     if texture is None:
         raise SourceError(f'"{mask.name}" belongs to a texture that is gone: delete the mask, '
@@ -38,7 +36,7 @@ def texture_of(mask) -> "bpy.types.Image":
     return texture
 
 
-def find_mask(texture) -> Optional["bpy.types.Image"]:
+def find_mask(texture) -> bpy.types.Image | None:
     preferred = bpy.data.images.get(texture.name + SUFFIX)
     if preferred is not None and is_mask(preferred) and owner(preferred) == texture:
         return preferred
@@ -80,7 +78,7 @@ def check_tiles(image) -> None:
         raise SourceError(f'Tile 1001 of "{image.name}" has no pixels (is its file missing?)')
 
 
-def find_texture(context, name: str = "") -> "bpy.types.Image":
+def find_texture(context, name: str = "") -> bpy.types.Image:
     """The texture to clean: ``name``, else the Image Editor's image, else the active Image
     Texture node of the active object's material (:func:`sources.find_image`, without the
     last render). A mask stands for its texture."""

@@ -32,7 +32,6 @@ since their last pack (cleanup_mask.pack_painted), so a mask is never saved blac
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
 
@@ -104,7 +103,7 @@ def _write_boxes(image, writes: list) -> None:
     pixels.write_stored(image, buf)
 
 
-def sync_image(image) -> Optional[str]:
+def sync_image(image) -> str | None:
     """Bring one image's pixels to the step its counter names. Returns a warning or None."""
     uid = image.session_uid
     if uid not in _shown:

@@ -8,7 +8,6 @@ BOTTOM; boxes are (x0, y0, x1, y1) in those rows, ends exclusive. The Blender si
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
 
@@ -35,7 +34,7 @@ class Plan:
     weight: np.ndarray    # float32 (h, w): 0 outside the grown mask, 1 inside, a seam at its rim
 
 
-def marked_box(buf: np.ndarray) -> Optional[tuple]:
+def marked_box(buf: np.ndarray) -> tuple | None:
     """The bounding box of the texels a mask buffer marks (any of R, G, B that rounds to a
     non-zero byte), or None. Row and column maxima only: a whole 4K mask costs about a second
     to convert to bytes, this a few hundredths."""
@@ -57,7 +56,7 @@ def mark_values(box_rgba: np.ndarray) -> np.ndarray:
     return images.to_uint8(box_rgba[..., :3].max(axis=2))
 
 
-def find_marks(buf: np.ndarray) -> Optional[Marked]:
+def find_marks(buf: np.ndarray) -> Marked | None:
     """The marks of a whole mask buffer, or None when nothing is painted."""
     box = marked_box(buf)
     if box is None:
@@ -66,7 +65,7 @@ def find_marks(buf: np.ndarray) -> Optional[Marked]:
     return Marked(box, mark_values(buf[y0:y1, x0:x1]), buf.shape[:2])
 
 
-def plan_region(marked: Marked, grow_px: int, budget: int = REGION_BUDGET) -> Optional[Plan]:
+def plan_region(marked: Marked, grow_px: int, budget: int = REGION_BUDGET) -> Plan | None:
     """The box to send: the grown mask's bounding box plus a context margin (its longer side,
     at least MIN_MARGIN) shrunk until the box fits ``budget`` pixels. Only the painted box
     (padded by the growth) is ever grown: masks.grow on a whole 4K mask is not needed."""

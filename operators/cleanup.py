@@ -15,19 +15,25 @@ maths in core/cleanup_region.py.
 
 from __future__ import annotations
 
-
 import bpy
 from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, IntProperty
 
 from .. import providers
-from ..blender import (cleanup_mask, cleanup_session, cleanup_surface, cleanup_target,
-                       cleanup_undo, datablocks, pixels, sources)
+from ..blender import (
+    cleanup_mask,
+    cleanup_session,
+    cleanup_surface,
+    cleanup_target,
+    cleanup_undo,
+    datablocks,
+    pixels,
+    sources,
+)
 from ..core import cleanup_region, cleanup_seams
 from ..core.errors import ProviderError, SourceError
 from ..providers import cache
 from .job_operator import JobOperator, image_prop, provider_prop
-
 
 
 class MAPSMITH_OT_cleanup_paint_mask(bpy.types.Operator):

@@ -38,8 +38,9 @@ import tracemalloc
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import blenv  # noqa: E402  (before bpy)
-import bpy  # noqa: E402
 import numpy as np  # noqa: E402
+
+import bpy  # noqa: E402
 
 ROWS: list[tuple] = []
 
@@ -303,7 +304,8 @@ def bench_responsiveness() -> None:
         services.fault(503, retry_after=30)
         provider = providers.create("CLIPDROP", settings(services.url))
         row("Esc during a 30 s Retry-After wait -> Cancelled (bound 2.7 s)",
-            cancel_latency(lambda token: provider.depth(photo, cancel=token), 0.3), None, None, None)
+            cancel_latency(lambda token: provider.depth(photo, cancel=token), 0.3),
+            None, None, None)
     with FakeServices() as services:
         services.fault("delay", seconds=1.0)
         provider = providers.create("CLIPDROP", settings(services.url, timeout_s=0.3))

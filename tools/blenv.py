@@ -16,8 +16,8 @@ if "bpy" not in sys.modules:
     os.environ.setdefault("BLENDER_USER_RESOURCES",
                           tempfile.mkdtemp(prefix="mapsmith-blender-user-"))
 
-import bpy  # noqa: E402
 import addon_utils  # noqa: E402  (on sys.path once bpy is imported)
+import bpy  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PKG = "bl_ext.user_default.mapsmith"
@@ -40,7 +40,8 @@ def install() -> None:
     bpy.ops.extensions.package_install_files(
         filepath=str(built_zip()), repo="user_default", enable_on_install=True)
     # package_install_files returns FINISHED even for a broken package: check it registered.
-    if PKG not in bpy.context.preferences.addons or not hasattr(bpy.types, "MAPSMITH_OT_depth_relief"):
+    registered = hasattr(bpy.types, "MAPSMITH_OT_depth_relief")
+    if PKG not in bpy.context.preferences.addons or not registered:
         raise SetupError("The built extension did not register in Blender")
 
 

@@ -9,12 +9,19 @@ import threading
 
 import numpy as np
 import pytest
+from blhelpers import PKG
+from test_cleanup import (
+    buffer,
+    cleanup_requests,
+    mask_of,
+    paint,
+    stored,
+    textured_material,
+    textured_plane,
+    use_service,
+)
 
 import bpy
-
-from blhelpers import PKG
-from test_cleanup import (buffer, cleanup_requests, mask_of, paint, stored, textured_material,
-                          textured_plane, use_service)
 
 
 def _mod(name):

@@ -9,11 +9,10 @@ import os
 
 import numpy as np
 import pytest
-
-import bpy
-
 from blhelpers import prefs
 from portrait import mod, portrait, snapshot  # noqa: F401
+
+import bpy
 
 trimesh = pytest.importorskip("trimesh")
 
@@ -221,9 +220,9 @@ def test_too_large_for_the_bed_is_refused_then_fitted(portrait, tmp_path):
 def test_a_16_bit_depth_answer_reaches_blender_at_full_precision(online, tmp_path):
     """A 16-bit depth answer stays 16-bit: the float depth image holds levels between the
     8-bit steps, and Image > Save As writes them as a 16-bit PNG (and OpenEXR)."""
+    from blhelpers import load_astronaut
     from PIL import Image
 
-    from blhelpers import load_astronaut
     from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, FakeServices
     photo = load_astronaut(size=96)
     with FakeServices() as services:

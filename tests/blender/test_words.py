@@ -4,10 +4,10 @@ messages built for translation (issue 14, words)."""
 import ast
 import pathlib
 
-import bpy
 import pytest
-
 from blhelpers import PKG, prefs
+
+import bpy
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
