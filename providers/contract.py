@@ -23,7 +23,7 @@ import dataclasses
 import numpy as np
 
 # Cancelled is re-exported: the contract names every error a provider may raise.
-from ..core.errors import NEVER_CANCELLED, CancelToken, Cancelled, ProviderError  # noqa: F401
+from ..core.errors import NEVER_CANCELLED, Cancelled, CancelToken, ProviderError  # noqa: F401
 
 BACKGROUND_REMOVAL_MODES = ("CUTOUT", "CUTOUT_SHADOW", "MASK")
 
