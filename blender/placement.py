@@ -13,6 +13,7 @@ import dataclasses
 import math
 
 import bpy
+
 from mathutils import Euler, Vector
 
 from ..core import plane_size

@@ -16,6 +16,7 @@ import pathlib
 import numpy as np
 
 import bpy
+
 from mathutils import Matrix, Vector
 
 from ..core.errors import InputError

@@ -16,8 +16,9 @@ if "bpy" not in sys.modules:
     os.environ.setdefault("BLENDER_USER_RESOURCES",
                           tempfile.mkdtemp(prefix="mapsmith-blender-user-"))
 
-import addon_utils  # noqa: E402  (on sys.path once bpy is imported)
 import bpy  # noqa: E402
+
+import addon_utils  # noqa: E402  (on sys.path once bpy is imported)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PKG = "bl_ext.user_default.mapsmith"

@@ -12,6 +12,7 @@ import pytest
 from blhelpers import load_astronaut, new_image
 
 import bpy
+
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Euler, Vector
 

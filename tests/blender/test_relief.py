@@ -15,8 +15,9 @@ from portrait import (  # noqa: F401
     snapshot,
 )
 
-import bmesh
 import bpy
+
+import bmesh
 import mathutils
 
 
