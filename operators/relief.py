@@ -9,7 +9,9 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
 from ..core import images, relief_mesh
+from ..providers import Result
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
+from .texture_route import SubjectOptions
 
 METHODS = (
     ("MESH", "Mesh", "Real geometry built from the depth: can be cut out, made solid and "
@@ -27,13 +29,13 @@ BACKGROUNDS = (
 _VIEWPORT_LEVELS = 6
 
 
-class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
-    """Build a relief from a portrait's estimated depth (made for photos of people)"""
+class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.types.Operator):
+    """Build a relief from a portrait's estimated depth, or from a texture's height"""
 
     bl_idname = "mapsmith.depth_relief"
     bl_label = "Depth Relief"
     capability = "depth"
-    request_options = ("image", "provider")   # the rest only shape the relief
+    request_options = ("image", "provider", "subject")   # the rest only shape the relief
 
     image: image_prop()
     provider: provider_prop("depth")
@@ -64,6 +66,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
     @staticmethod
     def draw_options(layout, props):
         """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        SubjectOptions.draw_subject(layout, props)
         layout.prop(props, "method")
         col = layout.column(align=True)
         col.prop(props, "resolution")
@@ -93,7 +96,16 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
                 return result, relief_mesh.depth_to_relief(result.image, **options)
             return result, _displace_map(result.image, options)
 
-        return work
+        def texture(maps, token):
+            # The whole picture (Background: Flat Base), every pixel above the base.
+            token.progress(0.7, "building the relief")
+            height = np.maximum(maps.height, np.float32(1.0 / 255.0))
+            whole = {**options, "background": "BASE"}
+            if method == "MESH":
+                return Result(height), relief_mesh.depth_to_relief(height, **whole)
+            return Result(height), _displace_map(height, whole)
+
+        return self.routed(context, rgb, work, texture)
 
     def finish(self, context, source, payload):
         result, built = payload
@@ -103,7 +115,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
         else:
             obj = _build_displaced(context, source, photo, built, self)
         note = f" ({result.note})" if result.note else ""
-        return f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}'
+        return self.with_route(f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}')
 
 
 def _displace_map(depth, options) -> np.ndarray:
@@ -158,7 +170,7 @@ def _build_displaced(context, source, photo, depth_rgba, op):
     material, tree, bsdf, _output, _tex = nodes.photo_material(source, "relief displaced", photo)
     tex = nodes.image_node(tree, bsdf, depth, name="Mapsmith Depth", label="Depth (cutout)",
                            row=1)
-    if op.background == "CUT":
+    if op.background == "CUT" and op.route.kind != "TEXTURE":   # a texture: all of it
         nodes.link_alpha(material, tree, bsdf, tex.outputs["Alpha"])
     else:
         nodes.unlink_alpha(material, tree, bsdf)

@@ -56,6 +56,14 @@ def only_cached():
         _local.only_cached = before
 
 
+def off_the_main_thread() -> None:
+    """Local work too long for the main thread (texture maps of a 4K image) calls this first:
+    inside :func:`only_cached` it raises :class:`CacheMiss`, so the job starts on its worker
+    thread instead; elsewhere it does nothing."""
+    if getattr(_local, "only_cached", False):
+        raise CacheMiss("local work")
+
+
 class CachedResult(Result):
     """A :class:`Result` that came from the cache: no credits were spent on it."""
 
@@ -252,6 +260,15 @@ class CachedProvider:
 
     def cleanup(self, rgb, mask, *, cancel=None, **options) -> Result:
         return self._call("cleanup", (rgb, mask), options, cancel)
+
+    def person_check(self, rgb) -> Result:
+        """The offline provider's person check (``person_evidence``), kept like an answer:
+        a 0-d bool image, the evidence ("a face") in the note."""
+        def call(rgb):
+            evidence = self._provider.person_evidence(rgb)
+            return Result(np.array(bool(evidence)), note=evidence)
+
+        return self._answer("person", call, (rgb,), {})
 
     def _call(self, capability, args, options, cancel) -> Result:
         method = getattr(self._provider, capability)
