@@ -22,7 +22,7 @@ from bpy.props import BoolProperty, IntProperty
 from .. import providers
 from ..blender import (cleanup_mask, cleanup_session, cleanup_target, cleanup_undo,
                        datablocks, pixels, sources)
-from ..core import cleanup_region
+from ..core import cleanup_region, cleanup_wrap
 from ..core.errors import ProviderError, SourceError
 from .job_operator import JobOperator, image_prop, provider_prop
 
@@ -127,7 +127,8 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
     bl_idname = "mapsmith.cleanup_apply"
     bl_label = "Apply Cleanup"
     capability = "cleanup"
-    request_options = ("image", "provider", "grow", "exclude_person")   # keep_mask: after
+    request_options = ("image", "provider", "grow", "exclude_person",   # keep_mask: after
+                       "tileable")
     needs_source = False  # the texture and its mask are found here (only the region is sent)
 
     image: image_prop()
@@ -143,6 +144,10 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         name="Keep Person Out", default=False,
         description="Offline provider: never copy texels from a person found in the region "
                     "(e.g. cleaning the wall behind a portrait)")
+    tileable: BoolProperty(
+        name="Tileable", default=False,
+        description="The texture is seamless: a mark near an edge is filled with context "
+                    "from the opposite edge too, and the fill wraps around")
 
     def _start(self, context) -> bool:
         # The texture, its mask and an empty-mask check come before the provider: an empty
@@ -166,12 +171,14 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
                               f'texture is {texture.size[0]}x{texture.size[1]}: run Paint '
                               "Cleanup Mask again to resize it")
         marked = cleanup_mask.read_mask(mask)
-        plan = cleanup_region.plan_region(marked, self.grow) if marked is not None else None
+        self._shift, planned = (0, 0), marked
+        if self.tileable and marked is not None:   # planned where no mark crosses an edge
+            planned, self._shift = cleanup_wrap.find_marks_wrapped(pixels.read_stored(mask))
+        plan = cleanup_region.plan_region(planned, self.grow) if marked is not None else None
         if plan is None:
             raise SourceError(f'The cleanup mask of "{texture.name}" is empty: paint white over '
                               "what should go first. Nothing was sent")
-        x0, y0, x1, y1 = plan.box
-        region = pixels.read_stored(texture)[y0:y1, x0:x1].copy()
+        region = cleanup_wrap.gather(pixels.read_stored(texture), plan.box, self._shift)
         # Names can change while the job runs; session_uid does not (nor does it on undo).
         self._target = (texture.session_uid, mask.session_uid, plan, region,
                         pixels.is_linear(texture), bool(texture.is_float))
@@ -208,13 +215,15 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         buf = pixels.read_stored(texture)  # now: keep any change made meanwhile
         if buf.shape[:2] != tuple(mask.size)[::-1]:
             raise SourceError("The texture changed size while cleaning up: nothing was written")
-        before = cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1])
+        # Tileable: the region may wrap around; the undo record covers it in texture rows.
+        cx0, cy0, cx1, cy1 = cover = cleanup_wrap.covering_box(plan.box, self._shift,
+                                                               buf.shape[:2])
+        before = cleanup_undo.to_stored(texture, buf[cy0:cy1, cx0:cx1])
         changed = plan.weight > 0
-        part = buf[y0:y1, x0:x1, :3]
-        part[changed] = new_rgb[changed]
+        cleanup_wrap.scatter(buf[..., :3], plan.box, self._shift, new_rgb, changed)
         pixels.write_stored(texture, buf)  # marks the texture dirty
-        cleanup_undo.record(texture, plan.box, before,
-                            cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1]))
+        cleanup_undo.record(texture, cover, before,
+                            cleanup_undo.to_stored(texture, buf[cy0:cy1, cx0:cx1]))
         del buf
         if texture.packed_file is not None:  # else File > Save keeps the old packed pixels
             pixels.pack(texture)
