@@ -226,3 +226,37 @@ def test_tileable_cleanup_fills_across_the_edge(blank):
     assert changed[:, :10].any() and changed[:, -10:].any()      # both sides of the edge
     assert not changed[:, 20:-20].any()                         # texel-exact elsewhere
     assert not changed[:100].any() and not changed[140:].any()
+    # One mark, sent as one region around it (across the edge), not the texture's width.
+    cache = mod("providers.cache")
+    answer, _note = cache.ANSWERS.get(cache.ANSWERS.asked[-1])
+    assert answer.shape[1] < 128
+
+
+@pytest.mark.parametrize("tileable", [True, False])
+def test_tileable_cleanup_takes_context_from_the_opposite_edge(blank, tileable):
+    """A red band along the right edge: a mark at the left edge is sent to the provider with
+    the band as its context (its neighbour across the edge) only when the texture wraps."""
+    from skimage import data
+    cache = mod("providers.cache")
+    grey = data.grass()[:256, :256]
+    rgb = np.dstack([grey] * 3)
+    rgb[:, -12:] = (200, 30, 30)
+    tex = new_image("banded.png", rgb)
+    tex.pack()
+    textured_plane(tex)
+    assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    where = disc((256, 256), 2, 120, 6)
+    paint(mask_of(tex), where)
+    original = stored(tex)
+    assert bpy.ops.mapsmith.cleanup_apply(provider="OFFLINE", tileable=tileable,
+                                          grow=1) == {"FINISHED"}
+    after = stored(bpy.data.images["banded.png"]).astype(int)
+    changed = np.any(after != original, axis=2)
+    assert changed[where].mean() > 0.8
+    assert not changed[:, 20:-20].any()                 # texel-exact away from the mark
+    answer, _note = cache.ANSWERS.get(cache.ANSWERS.asked[-1])   # the region, filled
+    red_columns = ((answer[..., 0].astype(int) - answer[..., 1]) > 100).all(axis=0)
+    assert red_columns.sum() == (12 if tileable else 0)
+    if tileable:                     # the band sits just left of the mark, as it wraps
+        first = int(np.argmax(red_columns))
+        assert np.all(red_columns[first:first + 12])
