@@ -229,7 +229,7 @@ def test_tileable_cleanup_fills_across_the_edge(blank):
     # One mark, sent as one region around it (across the edge), not the texture's width.
     cache = mod("providers.cache")
     answer, _note = cache.ANSWERS.get(cache.ANSWERS.asked[-1])
-    assert answer.shape[1] < 128
+    assert answer.shape[1] < 200           # (without Tileable: all 256 columns)
 
 
 @pytest.mark.parametrize("tileable", [True, False])
