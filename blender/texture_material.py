@@ -23,7 +23,7 @@ from ..core.errors import SourceError
 from . import meshes, nodes
 
 ROLE = "texture material"        # "<image> texture material"
-PLANE_ROLE = "texture plane"     # the plane carrying it
+PLANE_ROLE = "texture plane"     # the plane "<image>" carrying it
 AO_AMOUNT = 0.6                  # how much the cavity darkens the colour
 
 # Columns left of the Principled BSDF (the image column is nodes' own -900).
@@ -195,9 +195,9 @@ def _plane(op, context, source, material):
         if material.name not in obj.data.materials:
             obj.data.materials.append(material)
     else:
-        mesh = meshes.plane(f"{source.stem} texture", size_x, size_y)
-        obj = nodes.tag(meshes.add_object(context, f"{source.stem} texture", mesh, material),
-                        source, PLANE_ROLE)
+        mesh = meshes.plane(source.stem, size_x, size_y)
+        obj = nodes.tag(meshes.add_object(context, source.stem, mesh, material), source,
+                        PLANE_ROLE)
         op.place_plane(obj, material, op._placed)
     subdiv = obj.modifiers.get("Mapsmith Subdivision")
     if op.use_displacement:

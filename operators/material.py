@@ -119,8 +119,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
 
     def finish(self, context, source, payload):
         if self.route.kind == TEXTURE:
-            return self.with_route(texture_material.build(self, context, source, payload))
-        return self.with_route(self._finish_portrait(context, source, payload))
+            return texture_material.build(self, context, source, payload)
+        return self._finish_portrait(context, source, payload)
 
     def _prepare_portrait(self, context, source, _provider):
         chosen = self.providers_for(context)

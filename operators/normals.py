@@ -110,7 +110,7 @@ class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, SubjectOptions, JobOper
             where = f'new plane "{obj.name}"'
         nodes.add_normal_map(material, image, strength=self.strength, uv_map=uv_map(obj))
         note = f" ({result.note})" if result.note else ""
-        return self.with_route(f'Normal map "{image.name}" in {where}{note}')
+        return f'Normal map "{image.name}" in {where}{note}'
 
 
 def _active_mesh(context):

@@ -115,7 +115,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
         else:
             obj = _build_displaced(context, source, photo, built, self)
         note = f" ({result.note})" if result.note else ""
-        return self.with_route(f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}')
+        return f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}'
 
 
 def _displace_map(depth, options) -> np.ndarray:

@@ -4,9 +4,10 @@ normals and cavity from any texture, offline).
 
 AUTO asks the offline person check (``OfflineProvider.person_evidence``: the face detector,
 then the person mask) whatever provider makes the maps, since it needs no network. Its answer
-is kept in the answer cache like a provider's, so a re-run (Adjust Last Operation) decides at
-once; the texture maps themselves are local work, never a request, and always run on the
-worker thread (``cache.off_the_main_thread``). The report says which maps were made and why.
+is kept in the answer cache like a provider's (in memory), so a re-run (Adjust Last
+Operation) decides at once; the texture maps themselves are local work, never a request, and
+always run on the worker thread (``cache.off_the_main_thread``). The report ends with which
+maps were made and why (``report_suffix``).
 """
 
 from __future__ import annotations
@@ -103,10 +104,9 @@ class SubjectOptions:
     def route(self) -> Route:
         return getattr(self, "_route", None) or Route()
 
-    def with_route(self, message: str) -> str:
-        """finish()'s message, with which maps were made and why."""
-        reason = self.route.reason
-        return f"{message}; {reason}" if reason and message else (message or reason)
+    def report_suffix(self) -> str:
+        """Which maps were made and why, said last in the report."""
+        return self.route.reason
 
 
 def person_checker():

@@ -28,7 +28,7 @@ for name in names:
     img.pack()
     assert bpy.ops.mapsmith.material_setup(image=img.name, subject="AUTO", displacement=0.02,
                                            subdivisions=8) == {"FINISHED"}
-    plane = bpy.data.objects[f"{name} texture"]
+    plane = bpy.data.objects[name]
     scene = bpy.context.scene
     cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
     cam.data.type = "ORTHO"

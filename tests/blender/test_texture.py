@@ -169,7 +169,7 @@ def test_texture_material_survives_save_and_reopen(blank, tmp_path):
     assert bpy.ops.mapsmith.material_setup(image=brick.name, subject="TEXTURE",
                                            tiling=3.0) == {"FINISHED"}
     material = bpy.data.materials["brick texture material"]
-    obj = bpy.data.objects["brick texture"]
+    obj = bpy.data.objects["brick"]
     assert obj.active_material == material
     assert obj.modifiers["Mapsmith Subdivision"].render_levels == 8
     assert material.displacement_method == "DISPLACEMENT"   # the normal map shades
