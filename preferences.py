@@ -84,7 +84,8 @@ def provider_settings(prefs, provider_id: str) -> Settings:
     """What a provider needs, read on the main thread before a job starts."""
     record = providers.RECORDS[provider_id]
     if not record.remote:
-        return Settings(timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
+        return Settings(timeout_s=prefs.timeout_s, max_retries=prefs.max_retries,
+                        user_models_dir=models_folder())
     return Settings(api_key=api_key(prefs, record.service),
                     base_url=getattr(prefs, f"{record.service}_url"),
                     timeout_s=prefs.timeout_s, max_retries=prefs.max_retries)
@@ -128,6 +129,11 @@ def draw_remember(layout, prefs) -> None:
         col.label(text="Keys are forgotten when Blender closes", icon="UNLOCKED")
 
 
+def models_folder(create: bool = False) -> str:
+    """The user's folder of downloaded models (Blender's extension user folder, models/)."""
+    return bpy.utils.extension_path_user(__package__, path="models", create=create)
+
+
 def get(context=None) -> "MapsmithPreferences":
     context = context or bpy.context
     return context.preferences.addons[__package__].preferences
@@ -165,6 +171,10 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         description="Keep the API keys in a file only your user account can read, in "
                     "Mapsmith's folder of your Blender user settings (never in a .blend or the "
                     "preferences). Turn off, or Forget Keys, to delete that file")
+    models_url: StringProperty(
+        name="Models URL", default="",
+        description="Where the model manager downloads learned models from: a mirror or a "
+                    "local server with Hugging Face's layout. Empty: https://huggingface.co")
 
     timeout_s: FloatProperty(
         name="Timeout", default=60.0, min=1.0, max=600.0, subtype="TIME_ABSOLUTE", unit="TIME",
@@ -212,6 +222,8 @@ class MapsmithPreferences(bpy.types.AddonPreferences):
         col.prop(self, "timeout_s")
         col.prop(self, "max_retries")
         self.draw_cache(layout)
+        from .panels.models import draw_model_manager
+        draw_model_manager(layout, self)
         _draw_printing(self, layout)
 
     def draw_cache(self, layout):

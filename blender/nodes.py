@@ -345,3 +345,31 @@ def set_shader(material: "bpy.types.Material", shader: str) -> None:
     tree.links.new(clear.outputs["BSDF"], mix.inputs[1])
     tree.links.new(emit.outputs["Emission"], mix.inputs[2])
     _replace_link(tree, mix.outputs["Shader"], surface)
+
+
+def edge_colour(material, image) -> None:
+    """Mix the cutout's edge colours (``image``: RGB the colours, alpha where they apply)
+    over the photo into Base Color, leaving the photo's own node linked to the mix; with
+    ``image`` None, the photo goes straight to Base Color again and the mix is removed."""
+    tree = node_tree(material)
+    bsdf, _output = principled(material)
+    photo = tree.nodes.get("Mapsmith Photo")
+    if image is None or photo is None:
+        remove_nodes(tree, "Mapsmith Edge Colour", "Mapsmith Edge Mix")
+        if photo is not None:
+            link_base_color(tree, bsdf, photo)
+        return
+    x, y = _origin(bsdf)
+    tex = image_node(tree, bsdf, image, name="Mapsmith Edge Colour", label="Edge Colour",
+                     row=4)
+    mix = _node(tree, "ShaderNodeMix", "Mapsmith Edge Mix", "Edge Colour",
+                (x - 200.0, y + 100.0))
+    mix.data_type = "RGBA"
+    mix.blend_type = "MIX"
+    sockets = {s.identifier: s for s in mix.inputs}
+    _replace_link(tree, tex.outputs["Alpha"], sockets["Factor_Float"])
+    _replace_link(tree, photo.outputs["Color"], sockets["A_Color"])
+    _replace_link(tree, tex.outputs["Color"], sockets["B_Color"])
+    result = next(s for s in mix.outputs if s.identifier == "Result_Color")
+    _replace_link(tree, result, bsdf.inputs["Base Color"])
+    frame(tree, "Mapsmith Cutout Frame", "Cutout", [tex])

@@ -220,13 +220,13 @@ def export(context, obj, path: pathlib.Path, fmt: str) -> None:
             tmp.unlink()
 
 
-def lithophane_material(stem: str, mm_per_bu: float = 1000.0) -> "bpy.types.Material":
+def lithophane_material(source, mm_per_bu: float = 1000.0) -> "bpy.types.Material":
     """White plastic that shows the picture when lit from behind (Cycles): a
     translucent surface over an absorbing volume, so light fades with the thickness it
     crosses, as in white PLA (about half the light through 0.8 mm, a tenth through 3 mm)."""
     from . import nodes
 
-    material = nodes.material_for(stem, "lithophane")
+    material = nodes.material_for(source, "lithophane")
     tree = nodes.node_tree(material)
     tree.nodes.clear()
     output = tree.nodes.new("ShaderNodeOutputMaterial")

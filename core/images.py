@@ -372,3 +372,68 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
     eps = (6.0 / 29.0) ** 3
     f = np.where(y > eps, np.cbrt(np.maximum(y, eps)), y / (3 * (6.0 / 29.0) ** 2) + 4.0 / 29.0)
     return np.clip((116.0 * f - 16.0) / 100.0, 0.0, 1.0).astype(np.float32)
+
+
+# -- resampling as learned models' reference code does it (providers/offline/learned.py) ------
+# Each model must see its input resized exactly as in its authors' code; these reproduce the
+# OpenCV and PyTorch resizes those use, in numpy, for float (H, W) or (H, W, C) arrays.
+
+def _cubic_weights(t: np.ndarray, a: float = -0.75) -> np.ndarray:
+    """Keys' cubic convolution weights of the 4 taps around each sample (OpenCV: a = -0.75)."""
+    x = np.stack([1.0 + t, t, 1.0 - t, 2.0 - t], axis=-1)
+    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    far = ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+    return np.where(x <= 1.0, near, far).astype(np.float32)
+
+
+def resize_cubic(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """OpenCV's ``cv2.resize(..., interpolation=cv2.INTER_CUBIC)``: bicubic (a = -0.75),
+    half-pixel centres, borders replicated, no antialiasing when shrinking. float32."""
+    out = np.asarray(img, np.float32)
+    for axis, n_out in ((0, height), (1, width)):
+        n_in = out.shape[axis]
+        x = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+        i0 = np.floor(x).astype(np.intp)
+        weights = _cubic_weights((x - i0).astype(np.float32))
+        acc = 0.0
+        for k in range(4):
+            taps = np.take(out, np.clip(i0 - 1 + k, 0, n_in - 1), axis=axis)
+            shape = [1] * out.ndim
+            shape[axis] = n_out
+            acc = acc + taps * weights[:, k].reshape(shape)
+        out = np.asarray(acc, np.float32)
+    return out
+
+
+def resize_area(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """PyTorch's ``F.interpolate(..., mode="area")`` (adaptive average pooling): output cell
+    i averages input cells floor(i * n / m) .. ceil((i + 1) * n / m) - 1. float32."""
+    out = np.asarray(img, np.float32)
+    for axis, n_out in ((0, height), (1, width)):
+        n_in = out.shape[axis]
+        idx = np.arange(n_out)
+        start = (idx * n_in) // n_out
+        end = -((-(idx + 1) * n_in) // n_out)
+        sums = np.cumsum(out, axis=axis, dtype=np.float64)
+        sums = np.concatenate([np.zeros_like(np.take(sums, [0], axis=axis)), sums], axis=axis)
+        shape = [1] * out.ndim
+        shape[axis] = n_out
+        out = ((np.take(sums, end, axis=axis) - np.take(sums, start, axis=axis))
+               / (end - start).reshape(shape)).astype(np.float32)
+    return out
+
+
+def resize_aligned(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """PyTorch's ``F.interpolate(..., mode="bilinear", align_corners=True)``: the corner
+    pixels of input and output coincide. float32."""
+    out = np.asarray(img, np.float32)
+    for axis, n_out in ((0, height), (1, width)):
+        n_in = out.shape[axis]
+        x = np.arange(n_out, dtype=np.float64) * ((n_in - 1) / max(n_out - 1, 1))
+        i0 = np.minimum(np.floor(x).astype(np.intp), n_in - 1)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        shape = [1] * out.ndim
+        shape[axis] = n_out
+        t = (x - i0).astype(np.float32).reshape(shape)
+        out = (np.take(out, i0, axis=axis) * (1.0 - t) + np.take(out, i1, axis=axis) * t)
+    return np.asarray(out, np.float32)

@@ -14,7 +14,7 @@ and thick where it is dark (``max_thickness``); a *negative* one the other way r
 - A frame ``border`` mm wide, at the maximum thickness (opaque and stiff), runs round the
   picture; ``size`` is the long side of the whole plate, frame included.
 - The mesh is the relief builder's solid full-rectangle relief (``relief_mesh.depth_to_relief``
-  with a flat base): a front surface, a flat back (a mirror copy of the grid) and a rim wall,
+  with a flat base): a front surface, a flat back triangulated from its outline, a rim wall,
   closed, manifold and consistently wound, built with ``foreach_set`` on the Blender side.
 
 Units are millimetres. FLAT: the plate lies in the XY plane, back at z = 0, the picture side
@@ -107,9 +107,9 @@ def build(rgb, *, size: float = DEFAULT_SIZE, min_thickness: float = DEFAULT_MIN
     resolution = resolution_for(size, nozzle)
     cancel.check()
     mesh = relief_mesh.depth_to_relief(
-        plate, resolution=resolution, width=size, strength=(max_thickness - min_thickness) / size,
-        smoothing=0.0, background="BASE", solid=True, thickness=min_thickness,
-        background_level=-1.0)
+        plate, resolution=resolution, long_side=size, relief_height=max_thickness - min_thickness,
+        compression="LINEAR", smoothing=0.0, background="BASE", solid=True,
+        thickness=min_thickness, background_level=-1.0, min_island=0.0)
     mesh.co[:, 2] += np.float32(min_thickness)                    # back on z = 0
     if shape == "CURVED":
         bend(mesh.co, curve_angle)

@@ -51,6 +51,9 @@ def _write_atomic(path: pathlib.Path, data: bytes) -> None:
         raise
 
 
+write_atomic = _write_atomic   # public: other writers in core (STL) share it
+
+
 def encode_png16(array: np.ndarray) -> bytes:
     """A 16-bit PNG of ``array``: uint16 as is, float 0..1 scaled to 0..65535 (rounded),
     uint8 widened exactly (x * 257)."""

@@ -5,8 +5,8 @@ millimetres. :func:`lay_on_bed` puts it where a slicer expects it: lowest point 
 centred on the origin in X and Y (slicers put the file's origin at the bed's centre, or
 centre what they load). :func:`inspect` then reports what an artist needs before printing:
 size, volume, triangle count, separate bodies, and whether it is watertight and manifold.
-The watertight and manifold test is the relief's own (``relief_mesh.check_manifold``), which
-works on any polygon mesh in this layout.
+The watertight and manifold test (:func:`check_manifold`, below; the relief's tests use it
+too) works on any polygon mesh in this layout.
 
 The thinnest wall needs ray casts, which Blender's BVH tree does fast: the Blender layer
 measures it (``blender/printing.py``) and :func:`summary` puts it into words.
@@ -152,8 +152,8 @@ def inspect(mesh: Polygons) -> Report:
     triangle count, bodies and the manifold checks of a mesh in millimetres."""
     if mesh.num_polygons == 0:
         raise InputError("The mesh has no faces: nothing to print")
-    checks = relief_mesh.check_manifold(mesh)
-    return Report(size_mm=size_of(mesh.co), volume_cm3=relief_mesh.volume(mesh) / 1000.0,
+    checks = check_manifold(mesh)
+    return Report(size_mm=size_of(mesh.co), volume_cm3=volume(mesh) / 1000.0,
                   triangles=mesh.num_triangles, bodies=count_bodies(mesh), manifold=checks)
 
 
@@ -185,3 +185,104 @@ def summary(report: Report) -> str:
     if report.bodies > 1:
         text += f", {report.bodies} separate parts"
     return text
+
+
+# -- watertight, manifold, volume: any ReliefMesh-like polygon mesh -----------------------
+
+def _half_edges(mesh: relief_mesh.ReliefMesh):
+    """(origin, target, next) of every loop: the directed edge it starts."""
+    lv = mesh.loop_vertex.astype(np.int64)
+    poly_of_loop = np.repeat(np.arange(mesh.num_polygons), mesh.poly_size)
+    start = mesh.poly_start[poly_of_loop]
+    end = start + mesh.poly_size[poly_of_loop]
+    nxt = np.arange(lv.size) + 1
+    nxt[nxt == end] = start[nxt == end]
+    return lv, lv[nxt], nxt
+
+
+def check_manifold(mesh: relief_mesh.ReliefMesh) -> dict:
+    """Edge and vertex manifoldness and winding consistency.
+
+    Returned keys:
+
+    - ``edges``: undirected edges; ``boundary_edges``: used by one face;
+      ``nonmanifold_edges``: used by more than two;
+    - ``misoriented_edges``: directed edges that appear more than once (two faces walking a
+      shared edge the same way: inconsistent winding);
+    - ``nonmanifold_vertices``: vertices whose faces form more than one fan (bow-ties), or
+      more than one boundary gap;
+    - ``unused_vertices``: vertices no face refers to;
+    - ``closed`` (every edge used exactly twice), ``consistent`` (no misoriented edge),
+      ``manifold`` (no non-manifold edge or vertex), ``watertight`` (all three);
+    - ``euler``: V - E + F.
+    """
+    nv = mesh.num_vertices
+    o, t, nxt = _half_edges(mesh)
+    directed = o * nv + t
+    undirected = np.minimum(o, t) * nv + np.maximum(o, t)
+    _, ucount = np.unique(undirected, return_counts=True)
+    d_sorted = np.sort(directed)
+    dup_directed = int(np.count_nonzero(d_sorted[1:] == d_sorted[:-1]))
+
+    # Twin of each half-edge (its reverse), when unique.
+    order = np.argsort(directed, kind="stable")
+    reverse = t * nv + o
+    pos = np.searchsorted(directed[order], reverse)
+    pos = np.minimum(pos, directed.size - 1)
+    has_twin = directed[order][pos] == reverse
+    twin = np.where(has_twin, order[pos], -1)
+
+    # Rotate around each origin vertex: h = a->b, twin b->a, the loop after it is a->c.
+    h = np.arange(o.size)
+    rot = np.where(has_twin, nxt[np.maximum(twin, 0)], h)  # chain ends are fixed points
+    label = h.copy()
+    jump = rot.copy()
+    for _ in range(int(np.log2(max(o.size, 2))) + 1):  # 2**k steps: more than any valence
+        label = np.minimum(label, label[jump])
+        jump = jump[jump]
+    chain = ~has_twin[jump]  # walked into a boundary half-edge: an open fan
+    fan_id = np.where(chain, jump, label)
+    fans = np.unique(o * (o.size + 1) + fan_id)
+    fans_per_vertex = np.bincount(fans // (o.size + 1), minlength=nv)
+    nonmanifold_vertices = int(np.count_nonzero(fans_per_vertex > 1))
+    unused = int(np.count_nonzero(fans_per_vertex == 0))
+
+    boundary = int(np.count_nonzero(ucount == 1))
+    nonmanifold = int(np.count_nonzero(ucount > 2))
+    closed = boundary == 0 and nonmanifold == 0
+    consistent = dup_directed == 0
+    manifold = nonmanifold == 0 and nonmanifold_vertices == 0
+    return dict(
+        edges=int(ucount.size), boundary_edges=boundary, nonmanifold_edges=nonmanifold,
+        misoriented_edges=dup_directed, nonmanifold_vertices=nonmanifold_vertices,
+        unused_vertices=unused, closed=closed, consistent=consistent, manifold=manifold,
+        watertight=closed and consistent and manifold,
+        euler=int(nv - ucount.size + mesh.num_polygons),
+    )
+
+
+def triangles(mesh: relief_mesh.ReliefMesh) -> np.ndarray:
+    """(T, 3) vertex indices: every polygon fanned from its first loop (for STL-like use)."""
+    tris = []
+    for size, starts in mesh.polygon_loops():
+        for k in range(1, size - 1):
+            tris.append(np.stack([starts, starts + k, starts + k + 1], axis=1))
+    if not tris:
+        return np.zeros((0, 3), np.int64)
+    return mesh.loop_vertex[np.concatenate(tris)]
+
+
+def volume(mesh: relief_mesh.ReliefMesh) -> float:
+    """Signed volume by the divergence theorem: positive when normals point outwards.
+    Meaningful for closed meshes; non-planar quads are split along their first diagonal."""
+    tri = triangles(mesh)
+    p = mesh.co.astype(np.float64)
+    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def surface_area(mesh: relief_mesh.ReliefMesh) -> float:
+    tri = triangles(mesh)
+    p = mesh.co.astype(np.float64)
+    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+    return float(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum())

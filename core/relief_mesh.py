@@ -3,82 +3,94 @@
 Conventions
 -----------
 Input depth follows ``providers/contract.py``: float (H, W) in 0..1, row 0 = top of the image,
-1 = nearest to the camera, 0 = background. Values at or below ``background_level`` are
-background.
+1 = nearest to the camera, 0 = background. The subject (foreground) comes from
+:mod:`core.foreground`: a person mask (``alpha``) when given, else a hysteresis threshold
+on the depth with clean-up (``background_level`` instead sets a plain threshold).
 
 The vertex grid has ``resolution`` vertices along the image's long side and the short side
 in proportion (at least 2). The outer vertices sit on the image border, so the mesh is
-exactly ``width`` long on the long side with the image's true aspect ratio, and each vertex
-carries the exact area average of the depth in a cell one vertex spacing wide centred on
-it (bilinear interpolation where the grid is finer than the image).
+exactly ``long_side`` long on the long side with the image's true aspect ratio, and each
+vertex carries the exact area average of the subject's depth in a cell one vertex spacing
+wide centred on it (bilinear interpolation where the grid is finer than the image).
+
+Heights: ``compression="GRADIENT"`` (default) compresses the depth's slopes
+(:mod:`core.bas_relief`) and scales the result so the highest point is ``relief_height``;
+``"LINEAR"`` makes height proportional to depth (depth 1 = ``relief_height``). ``engrave``
+turns the heights downwards, into the plate.
 
 Output mesh (a :class:`ReliefMesh`):
 
 - lies in the XY plane, centred on the origin in X and Y, image top towards +Y, front facing
-  +Z; the relief rises from z = 0 (background) to ``strength * width`` (depth 1);
+  +Z; the relief rises from z = 0 (background) to ``relief_height`` (or sinks to
+  ``-relief_height`` when engraved);
 - the front is quads, one per grid cell. With ``background="CUT"`` a cell whose four corners
   are all foreground stays a quad, a cell with exactly three gets one triangle across the
-  missing corner (a 45 degree chamfer instead of a staircase silhouette), others are dropped.
-  Triangles appear only there. Foreground vertices where two faces would touch at a single
-  point (a "bow-tie", as diagonal pixel contacts produce) are cut too, so the front is
-  vertex-manifold and a rim can follow it;
-- ``solid=True`` adds a flat back at z = -thickness (a mirror copy of the front's topology,
-  reversed) and a vertical rim wall along every boundary loop of the front - the outer
-  silhouette(s) and the holes - so the result is closed, edge- and vertex-manifold and
-  consistently wound with normals pointing outwards, ready to 3D print. Every island the cut
-  leaves is kept, each one closed on its own;
+  missing corner, others are dropped. Triangles appear only there. Foreground vertices where
+  two faces would touch at a single point (a "bow-tie", as diagonal pixel contacts produce)
+  are cut too, so the front is vertex-manifold and a rim can follow it. The outline's
+  vertices are then moved onto the sub-pixel contour of the subject's coverage
+  (:mod:`core.contours`; never folding a face, never leaving a rim facet under
+  ``MIN_RIM_EDGE`` cells);
+- ``solid=True`` adds a flat back ``thickness`` below the lowest point and a vertical rim
+  wall along every boundary loop of the front - the outer silhouette(s) and the holes - so
+  the result is closed, edge- and vertex-manifold and consistently wound with normals
+  pointing outwards, ready to 3D print. The back uses only copies of the boundary vertices,
+  triangulated band by band between grid rows (``contours.grid_back_triangles``): a few
+  triangles per outline vertex instead of a copy of the front. Every island the cut leaves
+  is kept, each one closed on its own;
 - UVs map the photo onto the front: u = 0..1 left to right, v = 0 at the bottom row and 1 at
-  the top (Blender's convention). Back vertices reuse the UV of the front vertex they copy
-  (the photo seen through the model, mirrored from behind), and the rim therefore shows the
-  silhouette pixel stretched down the wall: no seams, no distortion on the front.
+  the top (Blender's convention). Back vertices reuse the UV of the front vertex they copy,
+  and the rim therefore shows the silhouette pixel stretched down the wall.
 
 Vertex layout: front vertices first (``n_front`` of them, row-major grid order, unused grid
 vertices removed, ``grid_index`` gives each one's flat index into the (rows, cols) grid),
-then, when solid, their back copies in the same order (vertex ``i + n_front`` is below
-vertex ``i``). Polygons: front (``n_front_polys``), then back (``n_back_polys``), then rim
-(``n_rim_polys``) - handy for ``material_index``.
+then, when solid, the back copies of the boundary vertices (``back_index`` gives the front
+vertex each one is below). Polygons: front (``n_front_polys``), then back (``n_back_polys``,
+triangles), then rim (``n_rim_polys``) - handy for ``material_index``.
 
 The Blender side (``blender/meshes.from_relief``) builds it with ``foreach_set`` only:
 vertices ``co``, loops ``vertex_index``, polygons ``loop_start`` (``loop_total`` is
 read-only in 4.x: sizes follow from the next start), UVs per loop, and
 ``update(calc_edges=True)``; edges are never added by hand.
 
-Optionally ``mesh.polygons.foreach_set("material_index", ...)`` with the front / back / rim
-ranges below, and ``mesh.shade_smooth()`` (4.1+) for the front. Checked with bpy 4.2:
-validate() changes nothing, bmesh finds no non-manifold edge or vertex on a solid relief,
-and its volume equals :func:`volume`.
+Updating the heights of an existing relief whose topology did not change (same subject,
+resolution and cut; only heights changed)::
 
-Updating the heights of an existing relief whose topology did not change (same depth
-mask, resolution and cut; only strength, smoothing or width changed)::
-
-    z = heights_only(depth, resolution, strength, smoothing, width=width).ravel()
+    z = heights_only(depth, resolution, relief_height=..., detail=...).ravel()
     co[:n_front, 2] = z[grid_index]
 
-Scale: distances are metres (Blender units at the default unit scale). The default width,
-0.2 m, is a portrait plaque that fits the bed of common desktop printers (>= 220 mm) and is
-a plausible real-world object in a scene. Slicers read STL/OBJ numbers as millimetres, so
-export with scale 1000 (or set the scene's unit scale to 0.001) when printing.
+Scale: distances are metres (Blender units at the default unit scale). The defaults print on
+a desktop printer with a 0.4 mm nozzle: a 200 mm plaque (fits beds >= 220 mm) in 0.5 mm
+cells, 8 mm of relief on a 3 mm base, a height field with vertical walls (no supports).
+Slicers read STL/OBJ numbers as millimetres, so export with scale 1000 (or set the scene's
+unit scale to 0.001) when printing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
-from . import images
+from . import bas_relief, contours, foreground, images
 from .errors import InputError
 
 BACKGROUND_MODES = ("CUT", "BASE")
+COMPRESSIONS = bas_relief.COMPRESSIONS
 
-DEFAULT_RESOLUTION = 512
+NOZZLE = 0.0004  # metres: the usual FDM nozzle; the defaults print with it without supports
+DEFAULT_RESOLUTION = 400  # 0.5 mm cells on the default plaque: every cell wider than NOZZLE
 MAX_RESOLUTION = 4096  # 16.8 M vertices (33.6 M solid): beyond that Blender struggles
-DEFAULT_WIDTH = 0.2  # metres, long side: see the module docstring
-DEFAULT_STRENGTH = 0.1  # max relief height as a fraction of width: 20 mm on a 200 mm plaque
+DEFAULT_LONG_SIDE = 0.2  # metres: see the module docstring
+DEFAULT_RELIEF_HEIGHT = 0.008  # metres above the base: 8 mm on a 200 mm plaque
 DEFAULT_SMOOTHING = 1.0  # Gaussian sigma in grid cells: removes provider noise, keeps detail
-DEFAULT_THICKNESS = 0.004  # metres of back plate under the lowest point: stiff when printed
+DEFAULT_THICKNESS = 0.003  # metres of back plate under the lowest point: >= 2 mm, stiff
+DEFAULT_DETAIL = bas_relief.DEFAULT_DETAIL
+DEFAULT_MIN_ISLAND = foreground.DEFAULT_MIN_ISLAND
+MIN_RIM_EDGE = 0.85  # grid cells: rim facets at least this wide (0.42 mm on the default plaque)
+SILHOUETTE_STEP = 0.08  # GRADIENT: the outline stands this fraction of the height proud
 
 # A grid cell counts as foreground when at least this fraction of its image area is.
 _COVERAGE_FOREGROUND = 0.5
@@ -99,6 +111,8 @@ class ReliefMesh:
     n_front_polys: int = 0
     n_back_polys: int = 0
     n_rim_polys: int = 0
+    back_index: np.ndarray = dataclasses.field(  # int32: front vertex each back one copies
+        default_factory=lambda: np.zeros(0, np.int32))
 
     @property
     def num_vertices(self) -> int:
@@ -214,51 +228,118 @@ def _sample_at_vertices(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return _area_average_axis(_area_average_axis(a, rows, 0), cols, 1)
 
 
-def _sample(depth: np.ndarray, rows: int, cols: int, background_level: float):
-    """Grid depth and foreground mask.
+def _sample(depth: np.ndarray, fg: np.ndarray, rows: int, cols: int):
+    """Grid depth, foreground mask and foreground coverage (0..1) of every vertex's cell.
 
     Each vertex gets the mean depth of the *foreground* part of its cell, so vertices on
     the silhouette are not pulled towards 0 by the background they overlap; a vertex is
     foreground when at least half its cell is.
     """
-    fg = (depth > background_level).astype(np.float32)
+    fg = fg.astype(np.float32)
     coverage = _sample_at_vertices(fg, rows, cols)
     weighted = _sample_at_vertices(depth * fg, rows, cols)
     mask = coverage >= _COVERAGE_FOREGROUND
     grid = np.zeros((rows, cols), np.float32)
     np.divide(weighted, coverage, out=grid, where=mask)
-    return np.clip(grid, 0.0, 1.0), mask
+    return np.clip(grid, 0.0, 1.0), mask, coverage
 
 
-def _check_common(strength, smoothing, width):
-    if not (math.isfinite(width) and width > 0):
-        raise InputError(f"Width must be greater than 0, not {width!r}")
-    if not (math.isfinite(strength) and strength >= 0):
-        raise InputError(f"Strength must be 0 or more, not {strength!r}")
+def _check_common(relief_height, smoothing, long_side, compression="LINEAR", detail=0.0,
+                  min_island=0.0):
+    if not (math.isfinite(long_side) and long_side > 0):
+        raise InputError(f"Size (the long side) must be greater than 0, not {long_side!r}")
+    if not (math.isfinite(relief_height) and relief_height >= 0):
+        raise InputError(f"Relief height must be 0 or more, not {relief_height!r}")
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise InputError(f"Smoothing must be 0 or more, not {smoothing!r}")
+    if compression not in COMPRESSIONS:
+        raise InputError(f"Compression must be one of {', '.join(COMPRESSIONS)}, "
+                         f"not {compression!r}")
+    if not (math.isfinite(detail) and 0 <= detail <= 1):
+        raise InputError(f"Detail must be from 0 to 1, not {detail!r}")
+    if not (math.isfinite(min_island) and 0 <= min_island <= 1):
+        raise InputError(f"Minimum island must be from 0 to 1, not {min_island!r}")
 
 
-def _heights(depth: np.ndarray, resolution, strength, smoothing, width, background_level):
-    """Front heights (rows, cols) in metres and the foreground mask; ``depth`` is checked."""
-    _check_common(strength, smoothing, width)
+def _heights(depth: np.ndarray, resolution, *, relief_height, smoothing, long_side,
+             compression, detail, engrave, background_level, alpha, min_island):
+    """Front heights (rows, cols) in metres, the foreground mask and its coverage."""
+    _check_common(relief_height, smoothing, long_side, compression, detail, min_island)
     rows, cols = grid_shape(depth.shape, resolution)
-    grid, mask = _sample(depth, rows, cols, float(background_level))
+    alpha = None if alpha is None else fit_depth(alpha, depth.shape)
+    shrink = int(max(depth.shape) // (2 * max(rows, cols)))
+    if shrink >= 2:  # a grid much coarser than the image: the subject at twice its size
+        small = (max(2, depth.shape[0] // shrink), max(2, depth.shape[1] // shrink))
+        depth = images.resize(depth, *small)
+        alpha = None if alpha is None else images.resize(alpha, *small)
+    fg = foreground.foreground(depth, alpha=alpha, level=background_level,
+                               min_island=min_island)
+    grid, mask, coverage = _sample(depth, fg, rows, cols)
     smooth = images.masked_blur(grid, mask, float(smoothing))
-    z = (smooth * np.float32(strength * width)).astype(np.float32)
-    return z, mask
+    if compression == "GRADIENT" and relief_height > 0:
+        z01 = bas_relief.compress(smooth * bas_relief.DEPTH_SPAN, mask, detail=detail,
+                                  silhouette=SILHOUETTE_STEP)
+    else:
+        z01 = smooth
+    z = (z01 * np.float32(-relief_height if engrave else relief_height)).astype(np.float32)
+    return z, mask, coverage
 
 
-def heights_only(depth, resolution: int = DEFAULT_RESOLUTION, strength: float = DEFAULT_STRENGTH,
-                 smoothing: float = DEFAULT_SMOOTHING, *, width: float = DEFAULT_WIDTH,
-                 background_level: float = 0.0) -> np.ndarray:
+def fit_depth(depth, shape) -> np.ndarray:
+    """``depth`` as float32 (H, W) 0..1 brought to ``shape`` (the photo's (H, W)).
+
+    A depth answer of another size but the same aspect ratio (within 2 %) is resized; one
+    of another aspect cannot be laid over the photo and is refused with a message."""
+    d = _as_depth(depth)
+    h, w = int(shape[0]), int(shape[1])
+    if d.shape == (h, w):
+        return d
+    if abs(d.shape[1] / d.shape[0] - w / h) > 0.02 * (w / h):
+        raise InputError(f"The depth map is {d.shape[1]}x{d.shape[0]} pixels but the photo is "
+                         f"{w}x{h}: their shapes differ, so the depth cannot be laid over the "
+                         "photo. Use a depth map made from this photo")
+    return np.clip(images.resize(d, h, w), 0.0, 1.0)
+
+
+def heights_only(depth, resolution: int = DEFAULT_RESOLUTION, *,
+                 relief_height: float = DEFAULT_RELIEF_HEIGHT,
+                 smoothing: float = DEFAULT_SMOOTHING, long_side: float = DEFAULT_LONG_SIDE,
+                 compression: str = "GRADIENT", detail: float = DEFAULT_DETAIL,
+                 engrave: bool = False, background_level: Optional[float] = None,
+                 alpha=None, min_island: float = DEFAULT_MIN_ISLAND) -> np.ndarray:
     """The (rows, cols) float32 grid of front heights in metres, row 0 = top of the image.
 
     Exactly the z values :func:`depth_to_relief` gives its front vertices (background
     vertices are 0), so an existing relief can be updated in place through ``grid_index``.
     """
-    return _heights(_as_depth(depth), resolution, strength, smoothing, width,
-                    background_level)[0]
+    return _heights(_as_depth(depth), resolution, relief_height=relief_height,
+                    smoothing=smoothing, long_side=long_side, compression=compression,
+                    detail=detail, engrave=engrave, background_level=background_level,
+                    alpha=alpha, min_island=min_island)[0]
+
+
+def displacement_image(depth, resolution: int = DEFAULT_RESOLUTION, *,
+                       background: str = "CUT", **options) -> np.ndarray:
+    """RGBA float32 (H, W, 4) for the Displace-modifier path, at the depth's own size:
+    heights normalised so the peak is 1 (value x ``relief_height`` = metres; negative when
+    engraved) in RGB, the foreground in alpha (all 1 with ``background="BASE"``).
+
+    Same foreground and compression as the mesh; ``smoothing`` is in grid cells of
+    ``resolution`` and converted to pixels here."""
+    d = _as_depth(depth)
+    h, w = d.shape
+    smoothing = float(options.pop("smoothing", DEFAULT_SMOOTHING))
+    _check_resolution(resolution)
+    sigma = smoothing * max(h, w) / max(int(resolution) - 1, 1)
+    kwargs = dict(long_side=DEFAULT_LONG_SIDE, compression="GRADIENT", detail=DEFAULT_DETAIL,
+                  engrave=False, background_level=None, alpha=None,
+                  min_island=DEFAULT_MIN_ISLAND)
+    kwargs.update(options)
+    z, mask, _ = _heights(d, max(h, w), relief_height=1.0, smoothing=sigma, **kwargs)
+    z = images.resize(z, h, w) if z.shape != (h, w) else z
+    fg = images.resize(mask.astype(np.float32), h, w) >= 0.5 if mask.shape != (h, w) else mask
+    alpha = np.ones_like(z) if background == "BASE" else fg.astype(np.float32)
+    return np.dstack([z, z, z, alpha]).astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,23 +456,35 @@ def _front_topology(fg: np.ndarray):
 
 
 def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
-                    width: float = DEFAULT_WIDTH, strength: float = DEFAULT_STRENGTH,
-                    smoothing: float = DEFAULT_SMOOTHING, background: str = "CUT",
-                    solid: bool = False, thickness: float = DEFAULT_THICKNESS,
-                    background_level: float = 0.0) -> ReliefMesh:
+                    long_side: float = DEFAULT_LONG_SIDE,
+                    relief_height: float = DEFAULT_RELIEF_HEIGHT,
+                    compression: str = "GRADIENT", detail: float = DEFAULT_DETAIL,
+                    engrave: bool = False, smoothing: float = DEFAULT_SMOOTHING,
+                    background: str = "CUT", solid: bool = False,
+                    thickness: float = DEFAULT_THICKNESS,
+                    background_level: Optional[float] = None, alpha=None,
+                    min_island: float = DEFAULT_MIN_ISLAND,
+                    smooth_outline: bool = True) -> ReliefMesh:
     """Build a relief mesh from a depth map (see the module docstring for the layout).
 
     - ``resolution``: vertices along the image's long side (2..MAX_RESOLUTION).
-    - ``width``: size of the long side in metres.
-    - ``strength``: height of depth 1 as a fraction of ``width``.
+    - ``long_side``: size of the image's long side in metres.
+    - ``relief_height``: metres from the base to the highest point (LINEAR: depth 1).
+    - ``compression``: ``"GRADIENT"`` (bas-relief, :mod:`core.bas_relief`) or ``"LINEAR"``
+      (height proportional to depth).
+    - ``detail``: 0..1, fine detail kept against the overall shape (GRADIENT).
+    - ``engrave``: cut the relief into the plate (heights go down from z = 0).
     - ``smoothing``: Gaussian sigma in grid cells, applied inside the foreground only.
     - ``background``: ``"CUT"`` removes the background (a face needs at least 3 foreground
       corners); ``"BASE"`` keeps the full rectangle with the background flat at z = 0.
-    - ``solid``: add a flat back at z = -``thickness`` and a rim wall, closing the mesh.
-    - ``background_level``: depth values at or below it are background.
+    - ``solid``: add a flat back at ``thickness`` below the lowest point and a rim wall.
+    - ``background_level``: a plain threshold (depth above it is foreground) instead of the
+      automatic foreground; ``alpha``: a person mask (0..1, >= 0.5 is the subject) instead.
+    - ``min_island``: pieces smaller than this fraction of the largest are dropped.
+    - ``smooth_outline``: move the cut outline onto the sub-pixel contour (CUT only).
 
-    Raises ``ValueError`` with a message fit for an artist on bad input, including a CUT
-    that leaves nothing (a depth map without foreground).
+    Raises :class:`InputError` with a message fit for an artist on bad input, including a
+    CUT that leaves nothing (a depth map without foreground).
     """
     if background not in BACKGROUND_MODES:
         raise InputError(f"Background must be one of {', '.join(BACKGROUND_MODES)}, "
@@ -400,7 +493,10 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         raise InputError(f"Thickness must be greater than 0 for a solid relief, "
                          f"not {thickness!r}")
     depth = _as_depth(depth)
-    z, mask = _heights(depth, resolution, strength, smoothing, width, background_level)
+    z, mask, coverage = _heights(
+        depth, resolution, relief_height=relief_height, smoothing=smoothing,
+        long_side=long_side, compression=compression, detail=detail, engrave=engrave,
+        background_level=background_level, alpha=alpha, min_island=min_island)
     rows, cols = z.shape
 
     if background == "CUT":
@@ -409,50 +505,60 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         fg = np.ones((rows, cols), bool)
     quads, tris, boundary, used = _front_topology(fg)
     if quads.shape[0] + tris.shape[0] == 0:
-        raise InputError("The depth map has no foreground large enough to build a relief "
-                         "at this resolution (everything is background). Try "
-                         "Background: Base, or a higher resolution.")
+        raise InputError("The depth map has no subject large enough to build a relief at this "
+                         "resolution (everything is background, or flat at 0). Try "
+                         "Background: Flat Base, a higher resolution, or another photo.")
 
     # Compact the used grid vertices.
     grid_index = np.flatnonzero(used).astype(np.int32)
     n_front = int(grid_index.size)
     remap = np.full(rows * cols, -1, np.int32)
     remap[grid_index] = np.arange(n_front, dtype=np.int32)
-    quads = remap[quads]
-    tris = remap[tris]
 
-    # Positions and per-vertex UVs of the front.
-    size_x, size_y = images.extent(*depth.shape, width)
+    # Positions (in grid cells: row, col) and per-vertex UVs of the front.
     gr, gc = np.divmod(grid_index, cols)
-    u = (gc / (cols - 1)).astype(np.float32)
-    v = (1.0 - gr / (rows - 1)).astype(np.float32)
+    rc = np.stack([gr, gc], axis=1).astype(np.float64)
+    bnd = np.unique(boundary[:, 0])                      # flat grid indices, sorted
+    if background == "CUT" and smooth_outline and bnd.size:
+        rc = contours.smooth_grid_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg,
+                                          MIN_RIM_EDGE)
+    size_x, size_y = images.extent(*depth.shape, long_side)
+    u = (rc[:, 1] / (cols - 1)).astype(np.float32)
+    v = (1.0 - rc[:, 0] / (rows - 1)).astype(np.float32)
     front_co = np.empty((n_front, 3), np.float32)
     front_co[:, 0] = (u - 0.5) * size_x
     front_co[:, 1] = (v - 0.5) * size_y
     front_co[:, 2] = z.ravel()[grid_index]
     vertex_uv = np.stack([u, v], axis=1)
+    quads_f, tris_f = remap[quads], remap[tris]
 
-    # Polygons: front quads, front triangles, then back (reversed) and rim.
-    loop_parts = [quads.ravel(), tris.ravel()]
+    # Polygons: front quads, front triangles, then back and rim.
+    loop_parts = [quads_f.ravel(), tris_f.ravel()]
     size_parts = [np.full(quads.shape[0], 4, np.int32), np.full(tris.shape[0], 3, np.int32)]
     n_front_polys = quads.shape[0] + tris.shape[0]
     n_back = n_rim = 0
     co = front_co
+    back_index = np.zeros(0, np.int32)
     if solid:
-        back_co = front_co.copy()
-        back_co[:, 2] = -float(thickness)
+        # The back: only copies of the boundary vertices, triangulated row band by row band.
+        back_index = remap[bnd]
+        n_back_v = back_index.size
+        back_co = front_co[back_index].copy()
+        bottom = float(min(0.0, float(z[fg].min()) if fg.any() else 0.0))
+        back_co[:, 2] = bottom - float(thickness)
         co = np.concatenate([front_co, back_co])
-        vertex_uv = np.concatenate([vertex_uv, vertex_uv])
-        off = np.int32(n_front)
-        loop_parts += [(quads[:, ::-1] + off).ravel(), (tris[:, ::-1] + off).ravel()]
-        size_parts += size_parts[:2]
-        n_back = n_front_polys
+        vertex_uv = np.concatenate([vertex_uv, vertex_uv[back_index]])
+        back_of = np.full(rows * cols, -1, np.int32)
+        back_of[bnd] = n_front + np.arange(n_back_v, dtype=np.int32)
+        back_tris = back_of[contours.grid_back_triangles(fg, bnd)][:, ::-1]   # facing -Z
+        loop_parts.append(back_tris.ravel())
+        size_parts.append(np.full(back_tris.shape[0], 3, np.int32))
+        n_back = back_tris.shape[0]
         # Rim: a boundary edge a -> b of the front becomes the quad b, a, a', b' (primes are
         # back copies); it walks the shared edge b -> a, opposite to the front face, and
         # its normal points out of the solid.
-        e = remap[boundary]
-        a, b = e[:, 0], e[:, 1]
-        rim = np.stack([b, a, a + off, b + off], axis=1)
+        a, b = boundary[:, 0], boundary[:, 1]
+        rim = np.stack([remap[b], remap[a], back_of[a], back_of[b]], axis=1)
         loop_parts.append(rim.ravel())
         size_parts.append(np.full(rim.shape[0], 4, np.int32))
         n_rim = rim.shape[0]
@@ -473,108 +579,5 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         n_front_polys=int(n_front_polys),
         n_back_polys=int(n_back),
         n_rim_polys=int(n_rim),
+        back_index=back_index.astype(np.int32),
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Checks (used by the tests; cheap enough to run on every export)
-# --------------------------------------------------------------------------------------------
-
-
-def _half_edges(mesh: ReliefMesh):
-    """(origin, target, next) of every loop: the directed edge it starts."""
-    lv = mesh.loop_vertex.astype(np.int64)
-    poly_of_loop = np.repeat(np.arange(mesh.num_polygons), mesh.poly_size)
-    start = mesh.poly_start[poly_of_loop]
-    end = start + mesh.poly_size[poly_of_loop]
-    nxt = np.arange(lv.size) + 1
-    nxt[nxt == end] = start[nxt == end]
-    return lv, lv[nxt], nxt
-
-
-def check_manifold(mesh: ReliefMesh) -> dict:
-    """Edge and vertex manifoldness and winding consistency.
-
-    Returned keys:
-
-    - ``edges``: undirected edges; ``boundary_edges``: used by one face;
-      ``nonmanifold_edges``: used by more than two;
-    - ``misoriented_edges``: directed edges that appear more than once (two faces walking a
-      shared edge the same way: inconsistent winding);
-    - ``nonmanifold_vertices``: vertices whose faces form more than one fan (bow-ties), or
-      more than one boundary gap;
-    - ``unused_vertices``: vertices no face refers to;
-    - ``closed`` (every edge used exactly twice), ``consistent`` (no misoriented edge),
-      ``manifold`` (no non-manifold edge or vertex), ``watertight`` (all three);
-    - ``euler``: V - E + F.
-    """
-    nv = mesh.num_vertices
-    o, t, nxt = _half_edges(mesh)
-    directed = o * nv + t
-    undirected = np.minimum(o, t) * nv + np.maximum(o, t)
-    _, ucount = np.unique(undirected, return_counts=True)
-    d_sorted = np.sort(directed)
-    dup_directed = int(np.count_nonzero(d_sorted[1:] == d_sorted[:-1]))
-
-    # Twin of each half-edge (its reverse), when unique.
-    order = np.argsort(directed, kind="stable")
-    reverse = t * nv + o
-    pos = np.searchsorted(directed[order], reverse)
-    pos = np.minimum(pos, directed.size - 1)
-    has_twin = directed[order][pos] == reverse
-    twin = np.where(has_twin, order[pos], -1)
-
-    # Rotate around each origin vertex: h = a->b, twin b->a, the loop after it is a->c.
-    h = np.arange(o.size)
-    rot = np.where(has_twin, nxt[np.maximum(twin, 0)], h)  # chain ends are fixed points
-    label = h.copy()
-    jump = rot.copy()
-    for _ in range(8):  # 2**8 steps: far more than any vertex's valence here
-        label = np.minimum(label, label[jump])
-        jump = jump[jump]
-    chain = ~has_twin[jump]  # walked into a boundary half-edge: an open fan
-    fan_id = np.where(chain, jump, label)
-    fans = np.unique(o * (o.size + 1) + fan_id)
-    fans_per_vertex = np.bincount(fans // (o.size + 1), minlength=nv)
-    nonmanifold_vertices = int(np.count_nonzero(fans_per_vertex > 1))
-    unused = int(np.count_nonzero(fans_per_vertex == 0))
-
-    boundary = int(np.count_nonzero(ucount == 1))
-    nonmanifold = int(np.count_nonzero(ucount > 2))
-    closed = boundary == 0 and nonmanifold == 0
-    consistent = dup_directed == 0
-    manifold = nonmanifold == 0 and nonmanifold_vertices == 0
-    return dict(
-        edges=int(ucount.size), boundary_edges=boundary, nonmanifold_edges=nonmanifold,
-        misoriented_edges=dup_directed, nonmanifold_vertices=nonmanifold_vertices,
-        unused_vertices=unused, closed=closed, consistent=consistent, manifold=manifold,
-        watertight=closed and consistent and manifold,
-        euler=int(nv - ucount.size + mesh.num_polygons),
-    )
-
-
-def _fan_triangles(mesh: ReliefMesh) -> np.ndarray:
-    """(T, 3) vertex indices: every polygon fanned from its first loop."""
-    tris = []
-    for size, starts in mesh.polygon_loops():
-        for k in range(1, size - 1):
-            tris.append(np.stack([starts, starts + k, starts + k + 1], axis=1))
-    if not tris:
-        return np.zeros((0, 3), np.int64)
-    return mesh.loop_vertex[np.concatenate(tris)]
-
-
-def volume(mesh: ReliefMesh) -> float:
-    """Signed volume by the divergence theorem: positive when normals point outwards.
-    Meaningful for closed meshes; non-planar quads are split along their first diagonal."""
-    tri = _fan_triangles(mesh)
-    p = mesh.co.astype(np.float64)
-    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
-
-
-def surface_area(mesh: ReliefMesh) -> float:
-    tri = _fan_triangles(mesh)
-    p = mesh.co.astype(np.float64)
-    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
-    return float(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum())

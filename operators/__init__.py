@@ -1,7 +1,7 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import (background, cleanup, connection, export_print, job_control, keys, lithophane,
-               material, normals, open_image, relief)
+from . import (background, batch, cleanup, connection, export_print, job_control, keys,
+               lithophane, material, models, normals, open_image, relief)
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,
@@ -17,4 +17,8 @@ classes = (
     *job_control.classes,
     export_print.MAPSMITH_OT_export_print,
     lithophane.MAPSMITH_OT_lithophane,
+    models.MAPSMITH_OT_download_model,
+    models.MAPSMITH_OT_remove_model,
+    batch.MAPSMITH_OT_batch_maps,
+    batch.MAPSMITH_OT_batch_choose_files,
 )

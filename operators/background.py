@@ -6,8 +6,9 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
-from ..core import relief_mesh
+from ..core import cutout, relief_mesh
 from ..core.errors import InputError, ProviderError
+from ..providers.offline.face import face_mask
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 from .placement import PlaneOptions
 
@@ -16,6 +17,27 @@ MODES = (
     ("CUTOUT_SHADOW", "Cutout with Shadow", "The cutout keeping a soft shadow under the subject"),
     ("MASK", "Mask", "The person mask as its own image"),
 )
+
+
+def edge_colour_prop():
+    return BoolProperty(
+        name="Edge Colour", default=True,
+        description="Give the cutout's soft edge (hair, blurred outlines) the subject's own "
+                    "colour instead of the old background's, so no pale or dark fringe shows "
+                    "over a new background")
+
+
+def despill_prop():
+    return FloatProperty(
+        name="Despill", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+        description="How much of the old background's colour cast to take out of the edge")
+
+
+def keep_islands_prop():
+    return BoolProperty(
+        name="Keep Islands", default=False,
+        description="Keep pieces of the cutout that do not touch the subject (scraps of the "
+                    "background the remover took for the subject); off: they are dropped")
 
 
 class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
@@ -39,6 +61,9 @@ class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy
     trim_resolution: IntProperty(
         name="Trim Resolution", default=128, min=8, soft_max=512, max=2048,
         description="Vertices along the long side of the trimmed mesh")
+    edge_colour: edge_colour_prop()
+    despill: despill_prop()
+    keep_islands: keep_islands_prop()
 
     @staticmethod
     def draw_options(layout, props):
@@ -51,24 +76,33 @@ class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy
             sub = row.row()
             sub.active = props.trim
             sub.prop(props, "trim_resolution", text="")
+            layout.prop(props, "edge_colour")
+            sub = layout.row()
+            sub.active = props.edge_colour
+            sub.prop(props, "despill", slider=True)
+        layout.prop(props, "keep_islands")
 
     def prepare(self, context, source, provider):
         rgb, mode = source.rgba[..., :3], self.mode
         trim = self.trim and mode != "MASK"
         self._placed = self.plane_placement(context, source.size) if mode != "MASK" else None
         width, resolution = max(self._placed.size) if trim else 0.0, self.trim_resolution
+        refine = dict(edge_colour=self.edge_colour, despill=self.despill,
+                      keep_islands=self.keep_islands)
 
         def work(token):
             token.progress(0.0, "removing the background")
             result = provider.background(rgb, mode, cancel=token)
+            result.image = cutout.refine(rgb, result.image, keep=face_mask(rgb), cancel=token,
+                                         **refine)
             if not trim:
                 return result, None
             token.progress(0.8, "trimming the mesh")
             alpha = result.image[..., 3].astype(np.float32) / 255.0
             try:
                 mesh = relief_mesh.depth_to_relief(
-                    alpha, resolution=resolution, width=width,
-                    strength=0.0, smoothing=0.0, background="CUT", background_level=0.5)
+                    alpha, resolution=resolution, long_side=width, relief_height=0.0,
+                    smoothing=0.0, background="CUT", background_level=0.5, min_island=0.0)
             except InputError:
                 raise ProviderError("The cutout is empty: nothing to trim to") from None
             return result, mesh

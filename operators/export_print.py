@@ -6,6 +6,7 @@ import os
 import pathlib
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from .. import preferences
@@ -44,11 +45,14 @@ class MAPSMITH_OT_export_print(bpy.types.Operator):
                       "Z = 0, checked for holes, size, volume and thin walls")
     bl_options = {"REGISTER"}
 
-    filepath: StringProperty(name="File Path", subtype="FILE_PATH", options={"SKIP_SAVE"})
+    filepath: StringProperty(name="File Path", subtype="FILE_PATH", options={"SKIP_SAVE"},
+                             description="Where the print file is written")
     filter_glob: StringProperty(default="*.stl;*.obj;*.ply", options={"HIDDEN"})
     check_existing: BoolProperty(default=True, options={"HIDDEN"})
-    file_format: EnumProperty(name="Format", items=FORMATS, default="STL")
-    orientation: EnumProperty(name="Orientation", items=ORIENTATIONS, default="LOCAL")
+    file_format: EnumProperty(name="Format", items=FORMATS, default="STL",
+                              description="The file format the slicer reads")
+    orientation: EnumProperty(name="Orientation", items=ORIENTATIONS, default="LOCAL",
+                              description="How the print lies on the bed")
     largest_part_only: BoolProperty(
         name="Largest Part Only", default=False,
         description="Leave out loose crumbs: export only the part with the most faces (a "
@@ -131,54 +135,61 @@ class MAPSMITH_OT_export_print(bpy.types.Operator):
 
     def _export(self, context):
         if not self.filepath:
-            raise InputError("No file name: give a path to export to")
+            raise InputError(rpt_("No file name: give a path to export to"))
         path = pathlib.Path(bpy.path.abspath(self.filepath))
         if path.suffix.lower() != self._extension():
             path = path.with_name(path.name + self._extension())
         objects = _meshes(context)
         if not objects:
-            raise InputError("No mesh selected: select the relief, lithophane or mesh to print")
+            raise InputError(rpt_("No mesh selected: select the relief, lithophane or mesh to "
+                                  "print"))
         polys = printing.gather(context, objects, self._frame(context, objects))
-        what = objects[0].name if len(objects) == 1 else f"{len(objects)} objects"
+        what = (objects[0].name if len(objects) == 1
+                else rpt_("{count} objects").format(count=len(objects)))
         warnings = []
         if self.largest_part_only and polys.num_polygons:
             polys, parts, dropped = mesh_check.largest_body(polys)
             if parts:
-                warnings.append(f"Left out {parts} small part{'s' * (parts > 1)} "
-                                f"({dropped:.2%} of the faces)")
+                warnings.append(rpt_("Left out small parts: {parts} ({dropped:.2%} of the "
+                                     "faces)").format(parts=parts, dropped=dropped))
         report = mesh_check.inspect(polys)
         trouble = mesh_check.problems(report)
         if trouble:
-            raise InputError(
-                f'"{what}" cannot be printed as it is: {trouble}. Make the relief Solid, or '
+            raise InputError(rpt_(
+                '"{what}" cannot be printed as it is: {trouble}. Make the relief Solid, or '
                 "close the mesh (Mesh > Clean Up > Fill Holes, Merge by Distance). Nothing "
-                "was written")
+                "was written").format(what=what, trouble=trouble))
         bed = preferences.bed_size_mm(preferences.get(context))
         if not mesh_check.fits(report.size_mm, bed):
             factor = mesh_check.fit_factor(report.size_mm, bed)
             size = " x ".join(f"{s:.0f}" for s in report.size_mm)
             bed_text = " x ".join(f"{b:g}" for b in bed)
             if not self.fit_to_bed:
-                raise InputError(
-                    f'"{what}" is {size} mm, larger than the printer bed ({bed_text} mm): turn '
-                    f"on Fit to Bed to scale it to {factor:.1%}, or set your bed size in the "
-                    "add-on preferences. Nothing was written")
+                raise InputError(rpt_(
+                    '"{what}" is {size} mm, larger than the printer bed ({bed} mm): turn on '
+                    "Fit to Bed to scale it to {factor:.1%}, or set your bed size in the "
+                    "add-on preferences. Nothing was written").format(
+                        what=what, size=size, bed=bed_text, factor=factor))
             polys.co = polys.co * factor
             report.size_mm = tuple(s * factor for s in report.size_mm)
             report.volume_cm3 *= factor ** 3
-            warnings.append(f"Scaled to {factor:.1%} to fit the {bed_text} mm bed")
+            warnings.append(rpt_("Scaled to {factor:.1%} to fit the {bed} mm bed").format(
+                factor=factor, bed=bed_text))
         polys.co = mesh_check.lay_on_bed(polys.co)
         with printing.temporary_object(context, polys) as obj:
             report.thinnest_wall_mm = printing.thinnest_wall(context, obj)
             printing.export(context, obj, path, self.file_format)
         if report.bodies > 1:
-            warnings.append(f"{report.bodies} separate parts: the slicer prints each on its "
-                            "own (small ones may not stick to the bed; Largest Part Only "
-                            "leaves them out)")
+            warnings.append(rpt_("{count} separate parts: the slicer prints each on its own "
+                                 "(small ones may not stick to the bed; Largest Part Only "
+                                 "leaves them out)").format(count=report.bodies))
         if report.thinnest_wall_mm < mesh_check.NOZZLE_MM:
-            warnings.append(f"Thinnest wall {report.thinnest_wall_mm:.2f} mm is below a "
-                            f"{mesh_check.NOZZLE_MM} mm nozzle's line: those parts may not print")
-        return f'Exported "{path.name}": {mesh_check.summary(report)}', warnings, report
+            warnings.append(rpt_("Thinnest wall {wall:.2f} mm is below a {nozzle} mm "
+                                 "nozzle's line: those parts may not print").format(
+                                     wall=report.thinnest_wall_mm, nozzle=mesh_check.NOZZLE_MM))
+        message = rpt_('Exported "{file}": {summary}').format(
+            file=path.name, summary=mesh_check.summary(report))
+        return message, warnings, report
 
 
 def menu_func(self, context):

@@ -1,6 +1,7 @@
 """mapsmith.cancel_job (the panel's Cancel button) and mapsmith.clear_cache (preferences)."""
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import StringProperty
 
 from ..blender import job_session
@@ -30,11 +31,12 @@ class MAPSMITH_OT_cancel_job(bpy.types.Operator):
     def execute(self, context):
         sessions = job_session.running(self.job)
         if not sessions:
-            self.report({"INFO"}, "That job has ended already")
+            self.report({"INFO"}, rpt_("That job has ended already"))
             return {"CANCELLED"}
         for session in sessions:
             session.cancel()
-        self.report({"INFO"}, "Cancelling " + ", ".join(s.label for s in sessions))
+        self.report({"INFO"}, rpt_("Cancelling {jobs}").format(
+            jobs=", ".join(s.label for s in sessions)))
         return {"FINISHED"}
 
 
@@ -47,8 +49,8 @@ class MAPSMITH_OT_clear_cache(bpy.types.Operator):
 
     def execute(self, context):
         count, size = cache.ANSWERS.clear(cache_folder())
-        self.report({"INFO"}, f"Cleared {count} cached answer{'s' if count != 1 else ''} "
-                              f"({size / 2**20:.1f} MB)")
+        self.report({"INFO"}, rpt_("Cached answers cleared: {count} ({size:.1f} MB)").format(
+            count=count, size=size / 2**20))
         return {"FINISHED"}
 
 

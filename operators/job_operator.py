@@ -33,6 +33,7 @@ import os
 from typing import Any, Callable
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import EnumProperty, StringProperty
 
 from .. import preferences, providers
@@ -46,8 +47,12 @@ Work = Callable[[CancelToken], Any]
 
 def provider_prop(capability: str):
     items = [("DEFAULT", "Default", "The provider chosen in the add-on preferences")]
-    items += [(pid, providers.label(pid), "") for pid in providers.offering(capability)]
-    return EnumProperty(name="Provider", items=items, default="DEFAULT", options={"SKIP_SAVE"})
+    items += [(pid, providers.label(pid),
+               f"Send the image to {providers.label(pid)} (needs its API key and online access)"
+               if providers.is_remote(pid) else "Run on this computer: no account, no network")
+              for pid in providers.offering(capability)]
+    return EnumProperty(name="Provider", items=items, default="DEFAULT", options={"SKIP_SAVE"},
+                        description="Who computes the answer for this run")
 
 
 def image_prop():
@@ -62,12 +67,13 @@ def make_provider(context, capability: str, choice: str = "DEFAULT") -> Provider
     prefs = preferences.get(context)
     provider_id = getattr(prefs, f"{capability}_provider") if choice == "DEFAULT" else choice
     if capability not in providers.RECORDS[provider_id].capabilities:
-        raise ProviderError(f"{providers.label(provider_id)} does not offer {capability}")
+        raise ProviderError(rpt_("{provider} does not offer {capability}").format(
+            provider=providers.label(provider_id), capability=capability))
     if providers.is_remote(provider_id) and not bpy.app.online_access:
-        raise ProviderError(
-            f"{providers.label(provider_id)} needs online access, which is off "
-            "(Preferences > System > Network > Allow Online Access). "
-            "Or choose the Offline provider")
+        raise ProviderError(rpt_(
+            "{provider} needs online access, which is off (Preferences > System > Network > "
+            "Allow Online Access). Or choose the Offline provider").format(
+                provider=providers.label(provider_id)))
     cache.ANSWERS.directory = cache_folder() if prefs.use_disk_cache else None
     return cache.CachedProvider(
         providers.create(provider_id, preferences.provider_settings(prefs, provider_id)))
@@ -240,7 +246,8 @@ class JobOperator:
 
     def _report_end(self, context, state, payload, error):
         if state == jobs.CANCELLED:
-            self.report({"WARNING"}, f"{self.bl_label} cancelled: nothing was changed")
+            self.report({"WARNING"}, rpt_("{operator} cancelled: nothing was changed").format(
+                operator=self.bl_label))
             return {"CANCELLED"}
         if state == jobs.FAILED:
             self.report({"ERROR"}, error)
@@ -254,7 +261,7 @@ class JobOperator:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         notes = [note for note in (credits_note(payload),
-                                   "cached answer" if from_cache(payload) else "",
+                                   rpt_("cached answer") if from_cache(payload) else "",
                                    kept.get("note", "")) if note]
         if notes:
             message = f"{message} ({'; '.join(notes)})" if message else "; ".join(notes)
@@ -276,8 +283,9 @@ class JobOperator:
             return source
         image = _lookup(bpy.data.images, ref)
         if image is None:
-            raise SourceError(f'The image "{ref[0]}" was removed while {self.bl_label} ran: '
-                              "nothing was made. Run it again")
+            raise SourceError(rpt_('The image "{image}" was removed while {operator} ran: '
+                                   "nothing was made. Run it again").format(
+                                       image=ref[0], operator=self.bl_label))
         return dataclasses.replace(source, image=image)
 
     @contextlib.contextmanager
@@ -291,8 +299,9 @@ class JobOperator:
         if self._target_ref is not None:
             target = _lookup(bpy.data.objects, self._target_ref)
             if target is None or context.scene.objects.get(target.name) is None:
-                raise SourceError(f'The object "{self._target_ref[0]}" was removed while '
-                                  f"{self.bl_label} ran: nothing was made. Run it again")
+                raise SourceError(rpt_('The object "{object}" was removed while {operator} '
+                                       "ran: nothing was made. Run it again").format(
+                                           object=self._target_ref[0], operator=self.bl_label))
         with context.temp_override(active_object=target, object=target):
             yield
 
@@ -319,7 +328,8 @@ class JobOperator:
                     obj.select_set(obj.as_pointer() in selected)
                 view_layer.objects.active = active
                 if now is not None:
-                    kept["note"] = f'not made active: "{active.name}" is in {mode} Mode'
+                    kept["note"] = rpt_('not made active: "{object}" is in {mode} Mode').format(
+                        object=active.name, mode=mode)
 
 
 def register():

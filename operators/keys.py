@@ -1,6 +1,7 @@
 """mapsmith.forget_keys: delete the remembered API keys file and the keys in memory."""
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 
 from .. import preferences
 from ..blender import keystore
@@ -23,5 +24,5 @@ class MAPSMITH_OT_forget_keys(bpy.types.Operator):
     def execute(self, context):
         keystore.forget()
         preferences.drop_keys()
-        self.report({"INFO"}, "Keys forgotten: the file is deleted")
+        self.report({"INFO"}, rpt_("Keys forgotten: the file is deleted"))
         return {"FINISHED"}

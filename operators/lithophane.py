@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import EnumProperty, FloatProperty
 
 from ..blender import meshes, printing
@@ -48,12 +49,14 @@ class MAPSMITH_OT_lithophane(DrawsOptions, JobOperator, bpy.types.Operator):
     border: _mm_prop("Frame", lithophane.DEFAULT_BORDER,
                      "Width of the frame round the picture, at the maximum thickness (0: none)",
                      min=0.0, soft_max=0.02)
-    shape: EnumProperty(name="Shape", items=SHAPES, default="FLAT")
+    shape: EnumProperty(name="Shape", items=SHAPES, default="FLAT",
+                        description="A flat plate, or a curved one that stands on its own")
     curve_angle: FloatProperty(
         name="Curve", default=math.radians(lithophane.DEFAULT_CURVE_ANGLE),
         min=math.radians(1.0), max=math.radians(lithophane.MAX_CURVE_ANGLE), subtype="ANGLE",
         description="How far the curved plate wraps round: the arc of the cylinder section")
-    tone: EnumProperty(name="Tone", items=TONES, default="POSITIVE")
+    tone: EnumProperty(name="Tone", items=TONES, default="POSITIVE",
+                       description="Which way brightness maps to thickness")
     nozzle: _mm_prop("Nozzle", lithophane.DEFAULT_NOZZLE,
                      "Your printer's nozzle: the mesh has a vertex every half nozzle width, the "
                      "finest detail it can print", soft_max=0.001, min=0.00005)
@@ -96,9 +99,10 @@ class MAPSMITH_OT_lithophane(DrawsOptions, JobOperator, bpy.types.Operator):
         mm = printing.mm_per_unit(context)
         mesh = meshes.from_relief(f"{stem} lithophane", rm)
         obj = meshes.add_object(context, f"{stem} lithophane", mesh,
-                                printing.lithophane_material(stem, mm))
+                                printing.lithophane_material(source, mm))
         if self.shape == "CURVED":
             obj.rotation_euler = (0.0, 0.0, 0.0)  # built standing: the picture faces -Y
         x, y, z = (d * mm for d in obj.dimensions)
-        return (f'Lithophane "{obj.name}": {x:.0f} x {y:.0f} x {z:.0f} mm, '
-                f"{len(mesh.vertices):,} vertices. Export it with Export for 3D Print")
+        return rpt_('Lithophane "{name}": {x:.0f} x {y:.0f} x {z:.0f} mm, {vertices:,} '
+                    "vertices. Export it with Export for 3D Print").format(
+                        name=obj.name, x=x, y=y, z=z, vertices=len(mesh.vertices))

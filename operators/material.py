@@ -7,8 +7,11 @@ from bpy.props import BoolProperty, FloatProperty, IntProperty
 
 from .. import preferences, providers
 from ..blender import meshes, nodes, texture_material
+from ..core import cutout
 from ..core import normals as core_normals
 from ..providers import Result
+from ..providers.offline.face import face_mask
+from .background import despill_prop, edge_colour_prop, keep_islands_prop
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 from .placement import PlaneOptions
 from .texture_route import TEXTURE, SubjectOptions
@@ -24,8 +27,10 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
     bl_label = "One-Click Material"
     capability = "depth"
     needs_provider = False      # three providers, made in prepare()
+    # Which maps are asked for. Normal Map asks too when its provider is a service; Offline
+    # normals are derived from the material's own depth, so toggling them asks nothing.
     request_options = ("image", "provider", "normals_provider", "background_provider",
-                       "use_cutout", "use_normals", "use_displacement",   # which maps
+                       "use_cutout", "use_displacement",
                        "subject")                          # AUTO asks the person check
 
     image: image_prop()
@@ -34,6 +39,9 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
     background_provider: provider_prop("background")
     use_cutout: BoolProperty(name="Cutout", default=True,
                              description="Remove the background through the material's alpha")
+    edge_colour: edge_colour_prop()
+    despill: despill_prop()
+    keep_islands: keep_islands_prop()
     use_normals: BoolProperty(name="Normal Map", default=True,
                               description="Add the portrait's surface normals as a normal map")
     use_displacement: BoolProperty(name="Displacement", default=True,
@@ -77,6 +85,11 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
         col.prop(props, "use_cutout")
         col.prop(props, "use_normals")
         col.prop(props, "use_displacement")
+        col = layout.column(align=True)
+        col.active = props.use_cutout
+        col.prop(props, "edge_colour")
+        col.prop(props, "despill", slider=True)
+        col.prop(props, "keep_islands")
         PlaneOptions.draw_placement(layout, props)
         col = layout.column(align=True)
         col.active = props.use_normals
@@ -134,6 +147,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
         strength = self.relief_strength(source.size, self._placed.size[1])
         made = {cap: make_provider(context, cap, pid) for cap, pid in chosen.items()}
         rgb = source.rgba[..., :3]
+        refine = dict(edge_colour=self.edge_colour, despill=self.despill,
+                      keep_islands=self.keep_islands)
         steps = {"background": "removing the background", "normals": "estimating normals",
                  "depth": "estimating depth"}
 
@@ -143,6 +158,10 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
                 token.progress(i / (len(made) + 1), steps[cap])
                 if cap == "background":
                     out[cap] = provider.background(rgb, "MASK", cancel=token)
+                    out[cap].image, colour = cutout.refine_mask(
+                        rgb, out[cap].image, keep=face_mask(rgb), cancel=token, **refine)
+                    if colour is not None:
+                        out["edge colour"] = Result(colour)
                 elif cap == "normals":
                     out[cap] = provider.normals(rgb, cancel=token)
                 else:
@@ -166,8 +185,12 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
             tex = nodes.image_node(tree, bsdf, mask, name="Mapsmith Mask", label="Mask", row=1)
             nodes.link_alpha(material, tree, bsdf, tex.outputs["Color"])
             nodes.frame(tree, "Mapsmith Cutout Frame", "Cutout", [tex])
+            edge = results.pop("edge colour", None)
+            nodes.edge_colour(material, edge and nodes.result_image(
+                source, "edge colour", edge.image, non_color=False, reuse="material edge colour"))
         else:
             nodes.unlink_alpha(material, tree, bsdf)
+            nodes.edge_colour(material, None)
             nodes.remove_nodes(tree, "Mapsmith Mask", "Mapsmith Cutout Frame")
         if "normals" in results:
             normal = nodes.result_image(source, "normals", results["normals"].image[..., :3],

@@ -4,6 +4,7 @@ file, then Depth Relief runs on it (in the UI as its usual background job)."""
 import os
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, StringProperty
 
 
@@ -30,7 +31,8 @@ class MAPSMITH_OT_relief_from_file(bpy.types.Operator):
     def execute(self, context):
         path = bpy.path.abspath(self.filepath)
         if not os.path.isfile(path):
-            self.report({"ERROR"}, f'No file "{self.filepath}": choose an image file')
+            self.report({"ERROR"}, rpt_('No file "{path}": choose an image file').format(
+                path=self.filepath))
             return {"CANCELLED"}
         known = set(bpy.data.images)
         try:
@@ -40,8 +42,9 @@ class MAPSMITH_OT_relief_from_file(bpy.types.Operator):
                     bpy.data.images.remove(image)
                 raise RuntimeError(path)
         except RuntimeError:
-            self.report({"ERROR"}, f'"{os.path.basename(path)}" is not an image Blender can '
-                                   "read: choose a PNG, JPEG, WebP, TIFF or EXR file")
+            self.report({"ERROR"}, rpt_('"{file}" is not an image Blender can read: choose a '
+                                        "PNG, JPEG, WebP, TIFF or EXR file").format(
+                                            file=os.path.basename(path)))
             return {"CANCELLED"}
         try:
             return bpy.ops.mapsmith.depth_relief("INVOKE_DEFAULT", image=image.name)

@@ -9,8 +9,9 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ..blender import meshes, nodes
 from ..core import images, relief_mesh
+from ..core.errors import MapsmithError
 from ..providers import Result
-from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
+from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 from .texture_route import SubjectOptions
 
 METHODS = (
@@ -18,6 +19,12 @@ METHODS = (
                      "3D printed"),
     ("MODIFIERS", "Displace Modifier", "A plane with Subdivision and Displace modifiers "
                                        "driven by the depth image: light and editable"),
+)
+COMPRESSIONS = (
+    ("GRADIENT", "Gradient (Bas-Relief)", "Compress the depth's slopes, not its values: "
+                                          "small features keep their height, big jumps "
+                                          "shrink. Reads like a carved relief"),
+    ("LINEAR", "Linear", "Height proportional to depth: a squashed depth map"),
 )
 BACKGROUNDS = (
     ("CUT", "Cut Away", "Remove the background: only the person remains"),
@@ -45,16 +52,39 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
         max=relief_mesh.MAX_RESOLUTION, soft_max=2048,
         description="Vertices along the image's long side (the short side in proportion)")
     size: FloatProperty(
-        name="Size", default=relief_mesh.DEFAULT_WIDTH, min=0.001, soft_max=10.0,
+        name="Size", default=relief_mesh.DEFAULT_LONG_SIDE, min=0.001, soft_max=10.0,
         subtype="DISTANCE", unit="LENGTH",
         description="Length of the image's long side")
+    compression: EnumProperty(
+        name="Compression", items=COMPRESSIONS, default="GRADIENT",
+        description="How the portrait's depth is flattened into a relief")
+    relief_height: FloatProperty(
+        name="Relief Height", default=relief_mesh.DEFAULT_RELIEF_HEIGHT, min=0.0,
+        soft_max=0.05, subtype="DISTANCE", unit="LENGTH",
+        description="Height of the highest point above the base (depth below the plate "
+                    "when engraved)")
+    detail: FloatProperty(
+        name="Detail", default=relief_mesh.DEFAULT_DETAIL, min=0.0, max=1.0,
+        subtype="FACTOR",
+        description="Gradient compression: how much fine detail (eyes, lips, folds) is kept "
+                    "against the overall shape")
+    engrave: BoolProperty(
+        name="Engrave", default=False,
+        description="Cut the relief into the plate (intaglio) instead of raising it")
     strength: FloatProperty(
-        name="Strength", default=relief_mesh.DEFAULT_STRENGTH, min=0.0, soft_max=0.5,
-        subtype="FACTOR", description="Height of the nearest point, as a fraction of Size")
+        name="Strength", default=relief_mesh.DEFAULT_RELIEF_HEIGHT / relief_mesh.DEFAULT_LONG_SIDE,
+        min=0.0, soft_max=0.5, subtype="FACTOR", options={"SKIP_SAVE"},
+        description="Scripts: Relief Height as a fraction of Size (used when set and Relief "
+                    "Height is not)")
     smoothing: FloatProperty(
         name="Smoothing", default=relief_mesh.DEFAULT_SMOOTHING, min=0.0, soft_max=8.0,
         description="Blur of the depth in grid cells: removes noise, keeps the shape")
     background: EnumProperty(name="Background", items=BACKGROUNDS, default="CUT")
+    min_island: FloatProperty(
+        name="Minimum Island", default=relief_mesh.DEFAULT_MIN_ISLAND, min=0.0, max=1.0,
+        subtype="FACTOR",
+        description="Drop loose pieces smaller than this fraction of the largest "
+                    "(specks of depth noise); 0 keeps every piece")
     solid: BoolProperty(
         name="Solid", default=False,
         description="Close the relief with a flat back and a rim wall: watertight, "
@@ -71,9 +101,16 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
         col = layout.column(align=True)
         col.prop(props, "resolution")
         col.prop(props, "size")
-        col.prop(props, "strength")
+        col.prop(props, "relief_height")
+        layout.prop(props, "compression")
+        col = layout.column(align=True)
+        row = col.row()
+        row.active = props.compression == "GRADIENT"
+        row.prop(props, "detail")
         col.prop(props, "smoothing")
+        layout.prop(props, "engrave")
         layout.prop(props, "background")
+        layout.prop(props, "min_island")
         if props.method == "MESH":
             row = layout.row(heading="Solid")
             row.prop(props, "solid", text="")
@@ -81,29 +118,50 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
             sub.active = props.solid
             sub.prop(props, "thickness", text="")
 
+    def height(self) -> float:
+        """Relief Height, or Strength x Size when a script set only the older Strength."""
+        if self.properties.is_property_set("strength") and \
+                not self.properties.is_property_set("relief_height"):
+            return self.strength * self.size
+        return self.relief_height
+
     def prepare(self, context, source, provider):
         rgb = source.rgba[..., :3]
-        options = dict(resolution=self.resolution, width=self.size, strength=self.strength,
-                       smoothing=self.smoothing, background=self.background,
-                       solid=self.solid, thickness=self.thickness)
-        method = self.method
+        shape = rgb.shape[:2]
+        common = dict(relief_height=self.height(), compression=self.compression,
+                      detail=self.detail, engrave=self.engrave, smoothing=self.smoothing,
+                      background=self.background, min_island=self.min_island)
+        method, resolution = self.method, self.resolution
+        mesh_options = dict(long_side=self.size, solid=self.solid, thickness=self.thickness)
+        masker = _mask_provider(context, provider) if provider is not None else None
 
         def work(token):
             token.progress(0.0, "estimating depth")
             result = provider.depth(rgb, cancel=token)
+            depth = relief_mesh.fit_depth(result.image, shape)
+            alpha = None
+            if masker is not None:
+                token.progress(0.6, "finding the subject")
+                alpha = masker.background(rgb, "MASK", cancel=token).image / np.float32(255)
             token.progress(0.7, "building the relief")
             if method == "MESH":
-                return result, relief_mesh.depth_to_relief(result.image, **options)
-            return result, _displace_map(result.image, options)
+                return result, relief_mesh.depth_to_relief(
+                    depth, resolution=resolution, alpha=alpha, **common, **mesh_options)
+            common.pop("relief_height")
+            return result, relief_mesh.displacement_image(depth, resolution, alpha=alpha,
+                                                          **common)
 
         def texture(maps, token):
-            # The whole picture (Background: Flat Base), every pixel above the base.
+            # The whole picture (Background: Flat Base), every pixel above the base; the
+            # height is a relief already (lighting removed, 0..1), so it is not compressed.
             token.progress(0.7, "building the relief")
             height = np.maximum(maps.height, np.float32(1.0 / 255.0))
-            whole = {**options, "background": "BASE"}
+            whole = {**common, "background": "BASE", "compression": "LINEAR"}
             if method == "MESH":
-                return Result(height), relief_mesh.depth_to_relief(height, **whole)
-            return Result(height), _displace_map(height, whole)
+                return Result(height), relief_mesh.depth_to_relief(
+                    height, resolution=resolution, **whole, **mesh_options)
+            whole.pop("relief_height")
+            return Result(height), relief_mesh.displacement_image(height, resolution, **whole)
 
         return self.routed(context, rgb, work, texture)
 
@@ -118,20 +176,18 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
         return f'Relief "{obj.name}": {len(obj.data.vertices):,} vertices{note}'
 
 
-def _displace_map(depth, options) -> np.ndarray:
-    """RGBA float depth image for the Displace path: smoothed depth in RGB, the foreground
-    (depth > 0) in alpha so the material can cut the background away."""
-    depth = np.clip(np.asarray(depth, np.float32), 0.0, 1.0)
-    height, width = depth.shape
-    # Smoothing is in grid cells: convert to image pixels.
-    sigma = options["smoothing"] * max(height, width) / max(options["resolution"] - 1, 1)
-    fg = depth > 0.0
-    smooth = images.masked_blur(depth, fg, sigma)  # the silhouette keeps its height
-    if options["background"] == "BASE":
-        alpha = np.ones_like(depth)
-    else:
-        alpha = fg.astype(np.float32)
-    return np.dstack([smooth, smooth, smooth, alpha])
+def _mask_provider(context, depth_provider):
+    """The provider whose person mask outlines the relief: the background provider set in
+    the preferences when it runs on this computer (the offline one: no credits, no network;
+    the depth provider itself when it is that one). A service is never called just for the
+    outline: then the depth's own values give it (core.foreground)."""
+    if not depth_provider.remote and "background" in depth_provider.capabilities:
+        return depth_provider
+    try:
+        masker = make_provider(context, "background")
+    except MapsmithError:
+        return None
+    return None if masker.remote else masker
 
 
 def _build_mesh(context, source, photo, rm):
@@ -192,5 +248,5 @@ def _build_displaced(context, source, photo, depth_rgba, op):
     displace.uv_layer = "UVMap"
     displace.direction = "NORMAL"
     displace.mid_level = 0.0
-    displace.strength = op.strength * op.size
+    displace.strength = op.height()
     return obj

@@ -6,7 +6,7 @@ AUTO asks the offline person check (``OfflineProvider.person_evidence``: the fac
 then the person mask) whatever provider makes the maps, since it needs no network. Its answer
 is kept in the answer cache like a provider's (in memory), so a re-run (Adjust Last
 Operation) decides at once; the texture maps themselves are local work, never a request, and
-always run on the worker thread (``cache.off_the_main_thread``). The report ends with which
+always run on the worker thread (never inside ``cache.only_cached``). The report ends with which
 maps were made and why (``report_suffix``).
 """
 
@@ -15,11 +15,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Optional
 
+import numpy as np
+
 from bpy.props import BoolProperty, EnumProperty, FloatProperty
 
 from .. import providers
 from ..core import texture_maps
-from ..core.errors import CancelToken
+from ..core.errors import CancelToken, InputError
 from ..providers import cache
 
 SUBJECTS = (
@@ -31,6 +33,7 @@ SUBJECTS = (
                            "normals and cavity from the texture itself, offline"),
 )
 PORTRAIT, TEXTURE = "PORTRAIT", "TEXTURE"
+FLAT = 1.0 / 255.0      # a height range below this: one flat colour, no texture to map
 
 
 @dataclasses.dataclass
@@ -91,8 +94,13 @@ class SubjectOptions:
             route.kind, route.reason = decide(subject, checker, rgb, token)
             if route.kind == PORTRAIT:
                 return portrait(token)
-            cache.off_the_main_thread()         # seconds on a 4K texture: never on the UI
+            if cache.serving_only_cached():     # seconds on a 4K texture: never on the UI
+                raise cache.CacheMiss("texture maps")
             maps = texture_maps.texture_maps(rgb, cancel=token, **options)
+            if np.ptp(maps.height) < FLAT:
+                raise InputError("Nothing to make maps of: the picture has no subject (no "
+                                 "person found) and no texture (it is one flat colour). "
+                                 "Choose another image")
             if maps.light_is_low:
                 route.reason += ("; light lines read as grooves (Invert if they should "
                                  "stand out)")

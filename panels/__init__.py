@@ -4,9 +4,8 @@ import bpy
 
 from .. import preferences, providers
 from ..blender import job_session, sources
-from ..operators import background, material, normals, relief
+from ..operators import background, batch, lithophane, material, normals, relief
 from . import places
-from ..operators import lithophane
 
 
 def _draw_source(layout, context):
@@ -148,11 +147,17 @@ class _PrintPanel(_CapabilityPanel):
         self.layout.operator("mapsmith.export_print", icon="EXPORT")
 
 
+class _BatchPanel(_CapabilityPanel):
+    bl_label = "Batch Maps"
+    op = batch.MAPSMITH_OT_batch_maps
+    icon = "DOCUMENTS"
+
+
 def _sub_panels():
     made = []
     for space, parent in (("VIEW_3D", MAPSMITH_PT_view3d), ("IMAGE_EDITOR", MAPSMITH_PT_image)):
         for base in (_MaterialPanel, _ReliefPanel, _NormalsPanel, _BackgroundPanel,
-                     _PrintPanel):
+                     _PrintPanel, _BatchPanel):
             name = f"{parent.bl_idname}_{base.op.bl_idname.split('.')[1]}"
             made.append(type(name, (base, bpy.types.Panel), {
                 "bl_idname": name, "bl_space_type": space, "bl_parent_id": parent.bl_idname}))

@@ -75,8 +75,7 @@ class MAPSMITH_PT_texture_paint(bpy.types.Panel):
 
 
 class MAPSMITH_MT_relief_from_image(bpy.types.Menu):
-    """Add > Mesh > Relief from Image: a relief of the image in context, of any image of the
-    file, or of an image file (Open Image...)."""
+    """Build a relief from the image in context, any image of the file, or an image file"""
 
     bl_idname = "MAPSMITH_MT_relief_from_image"
     bl_label = "Relief from Image"

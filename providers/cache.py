@@ -56,12 +56,10 @@ def only_cached():
         _local.only_cached = before
 
 
-def off_the_main_thread() -> None:
-    """Local work too long for the main thread (texture maps of a 4K image) calls this first:
-    inside :func:`only_cached` it raises :class:`CacheMiss`, so the job starts on its worker
-    thread instead; elsewhere it does nothing."""
-    if getattr(_local, "only_cached", False):
-        raise CacheMiss("local work")
+def serving_only_cached() -> bool:
+    """Whether this thread is inside :func:`only_cached` (work that must not run there, such
+    as a batch, raises :class:`CacheMiss` at once)."""
+    return getattr(_local, "only_cached", False)
 
 
 class CachedResult(Result):
@@ -214,8 +212,9 @@ class CachedProvider:
         """The answer's key: provider, endpoint, capability and the request's own data."""
         h = hashlib.blake2b(digest_size=20)
         settings = getattr(self._provider, "settings", None)
-        h.update(repr((FORMAT, self._provider.id, getattr(settings, "base_url", ""),
-                       capability)).encode())
+        identity = (self._provider.cache_identity() if hasattr(self._provider, "cache_identity")
+                    else getattr(settings, "base_url", ""))
+        h.update(repr((FORMAT, self._provider.id, identity, capability)).encode())
         for name, value in [("", a) for a in args] + sorted(kwargs.items()):
             h.update(f"|{name}=".encode())
             if isinstance(value, np.ndarray):

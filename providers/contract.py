@@ -121,6 +121,7 @@ class Settings:
     timeout_s: float = 60.0
     max_retries: int = 3
     backoff_s: float = 0.5  # first wait before a retry; doubles each time, capped (http.py)
+    user_models_dir: str = ""  # offline: the folder of downloaded models ("" = none)
 
 
 class Provider:
@@ -169,6 +170,11 @@ class Provider:
     def cleanup(self, rgb: np.ndarray, mask: np.ndarray, *,
                 cancel: CancelToken = NEVER_CANCELLED, exclude_person: bool = False) -> Result:
         self._unsupported("cleanup")
+
+    def cache_identity(self) -> str:
+        """What, besides the request itself, decides this provider's answers (the answer
+        cache keys on it): the service's address; the offline provider adds its models."""
+        return self.settings.base_url
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         """A one-line status for the "Test connection" button (credits where reported)."""

@@ -126,10 +126,36 @@ def frame(obj, cam, *, angle=(np.radians(80), 0.0, 0.0)) -> None:
     cam.location = centre + direction * size * 1.7
 
 
-def render(obj, path: pathlib.Path, *, clay: bool = False, **frame_args) -> None:
-    """Render ``obj`` alone; ``clay`` overrides every material with plain grey to show shape."""
+def raking_sun(on: bool) -> None:
+    """A low sun from the upper left, grazing the relief's front (which faces -Y): how a
+    carving is lit to show its planes. Removed again with ``on=False``."""
+    from mathutils import Vector
+
+    scene = bpy.context.scene
+    key = scene.objects.get("Key")
+    if key is not None:
+        key.hide_render = on          # the raking sun alone, over the soft world light
+    sun = scene.objects.get("Raking sun")
+    if not on:
+        if sun is not None:
+            light = sun.data
+            bpy.data.objects.remove(sun)
+            bpy.data.lights.remove(light)
+        return
+    sun = bpy.data.objects.new("Raking sun", bpy.data.lights.new("Raking sun", "SUN"))
+    sun.data.energy = 4.0
+    sun.data.angle = 0.05
+    sun.rotation_euler = Vector((0.8, 0.35, -0.5)).to_track_quat("-Z", "Y").to_euler()
+    scene.collection.objects.link(sun)
+
+
+def render(obj, path: pathlib.Path, *, clay: bool = False, raking: bool = False,
+           **frame_args) -> None:
+    """Render ``obj`` alone; ``clay`` overrides every material with plain grey to show shape;
+    ``raking`` adds a low sun that shows a relief's planes."""
     scene = bpy.context.scene
     layer = bpy.context.view_layer
+    raking_sun(raking)
     if clay:
         mat = bpy.data.materials.get("Clay") or bpy.data.materials.new("Clay")
         mat.diffuse_color = (0.8, 0.8, 0.8, 1.0)
@@ -143,6 +169,7 @@ def render(obj, path: pathlib.Path, *, clay: bool = False, **frame_args) -> None
     for o, hidden in shown.items():
         o.hide_render = hidden
     layer.material_override = None
+    raking_sun(False)
 
 
 def print_outputs(photo, relief, out: pathlib.Path, docs) -> None:
@@ -198,7 +225,10 @@ def print_outputs(photo, relief, out: pathlib.Path, docs) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo_out")
-    parser.add_argument("--relief-resolution", type=int, default=512)
+    parser.add_argument("--relief-resolution", type=int, default=None,
+                        help="default: the operator's own (print-friendly) default")
+    parser.add_argument("--compare-linear", action="store_true",
+                        help="also render the relief made the former way (relief_clay_linear.png)")
     parser.add_argument("--docs", help="also copy the renders here as demo_*.png (README pictures)")
     args = parser.parse_args()
     out = pathlib.Path(args.out).resolve()
@@ -224,8 +254,10 @@ def main() -> int:
         bpy.ops.mapsmith.normal_map(image=photo.name)
 
     with step("depth -> printable relief"):
-        bpy.ops.mapsmith.depth_relief(image=photo.name, resolution=args.relief_resolution,
-                                      solid=True)
+        # The operator's defaults: gradient (bas-relief) compression, 8 mm relief on a
+        # 200 mm plaque, 3 mm base, cells wider than a 0.4 mm nozzle.
+        extra = {} if args.relief_resolution is None else {"resolution": args.relief_resolution}
+        bpy.ops.mapsmith.depth_relief(image=photo.name, solid=True, **extra)
     relief = bpy.context.active_object
     stl = out / "portrait_relief.stl"
     with step("relief -> STL, lithophane -> STL (export_print)"):
@@ -256,7 +288,17 @@ def main() -> int:
     with step("rendering previews (Cycles CPU)"):
         three_quarter = (np.radians(75), 0.0, np.radians(35))
         render(relief, out / "relief.png", angle=three_quarter)
-        render(relief, out / "relief_clay.png", angle=three_quarter, clay=True)
+        render(relief, out / "relief_clay.png", angle=three_quarter, clay=True, raking=True)
+        if args.compare_linear:
+            # The same photo with the former defaults (linear depth, 20 mm, 512, 4 mm base),
+            # rendered the same way: the README's "before".
+            bpy.ops.mapsmith.depth_relief(image=photo.name, solid=True, compression="LINEAR",
+                                          relief_height=0.02, resolution=512, thickness=0.004)
+            linear = bpy.context.active_object
+            linear.location.x = relief.location.x
+            render(linear, out / "relief_clay_linear.png", angle=three_quarter, clay=True,
+                   raking=True)
+            bpy.data.objects.remove(linear)
         render(cutout, out / "cutout.png")
         render(material_plane, out / "material.png")
 
@@ -269,8 +311,10 @@ def main() -> int:
     if args.docs:
         import shutil
         pathlib.Path(args.docs).mkdir(parents=True, exist_ok=True)
-        for name in ("relief", "relief_clay", "cutout", "material", "cleanup_before", "cleanup_after"):
-            shutil.copy(out / f"{name}.png", pathlib.Path(args.docs) / f"demo_{name}.png")
+        for name in ("relief", "relief_clay", "cutout", "material", "cleanup_before",
+                     "cleanup_after", "relief_clay_linear"):
+            if (out / f"{name}.png").exists():
+                shutil.copy(out / f"{name}.png", pathlib.Path(args.docs) / f"demo_{name}.png")
 
     print(f"\ndemo: finished in {time.perf_counter() - t_start:.0f} s. Outputs:")
     for path in (blend, stl, out / "relief.png", out / "relief_clay.png", out / "cutout.png",

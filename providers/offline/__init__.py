@@ -7,6 +7,10 @@
 - normals: ``core.normals.normals_from_depth`` of that depth.
 - cleanup: ``core.inpaint.inpaint`` (exemplar-based, numpy).
 
+Downloaded models (``learned``), when the user installed them in the model manager, take
+over: Depth Anything V2 for depth (and normals), MODNet for the matte, LaMa for large cleanup
+holes; the result's note names the model. Without them everything above runs as it is.
+
 The ONNX models (``models/``, derived from the mediapipe 0.10.21 wheel, Apache-2.0; see
 ``models/NOTICE``) run on onnxruntime, CPU, two threads, one after another.
 """
@@ -21,7 +25,7 @@ import numpy as np
 from ..contract import (BACKGROUND_REMOVAL_MODES, NEVER_CANCELLED, CancelToken, Provider,
                         ProviderError, ProviderRecord, Result, Settings)
 from ...core import images
-from . import portrait_depth, segment
+from . import learned, portrait_depth, segment
 from .face import Face, detect, find_face
 from .runtime import ModelStore, default_store
 
@@ -85,12 +89,29 @@ class OfflineProvider(Provider):
                  models_dir: Optional[pathlib.Path] = None):
         super().__init__(settings)
         self._store = default_store() if models_dir is None else ModelStore(models_dir)
+        self._user_models = (pathlib.Path(settings.user_models_dir)
+                             if settings.user_models_dir else None)
 
     def __repr__(self) -> str:
         return f"<OfflineProvider {self._store.models_dir}>"
 
+    def cache_identity(self) -> str:
+        """The downloaded models in use, each by name, size and time of change: an answer
+        made before a model was added, removed or replaced is not reused."""
+        if self._user_models is None or not self._user_models.is_dir():
+            return ""
+        files = []
+        for path in sorted(self._user_models.glob("*.onnx")):
+            stat = path.stat()
+            files.append((path.name, stat.st_size, stat.st_mtime_ns))
+        return repr(files)
+
     # ---- shared steps ---------------------------------------------------------------------
     def _alpha(self, rgbf: np.ndarray, cancel: CancelToken) -> np.ndarray:
+        model = learned.find("background", self._user_models)
+        if model is not None:
+            cancel.progress(0.05, f"Matting with {model.label}")
+            return learned.modnet_matte(self._user_models, rgbf, cancel)
         cancel.progress(0.05, "Finding the person")
         prob = segment.coarse_mask(self._store, rgbf)
         cancel.progress(0.2, "Refining the edge")
@@ -98,6 +119,11 @@ class OfflineProvider(Provider):
 
     def _depth(self, rgb: np.ndarray, cancel: CancelToken):
         rgbf = images.to_float_rgb(_check_rgb(rgb))
+        model = learned.find("depth", self._user_models)
+        if model is not None:
+            cancel.progress(0.1, f"Estimating depth with {model.label}")
+            return (learned.depth_anything(self._user_models, rgbf, cancel),
+                    f"Relative depth of the whole photo, {learned.made_by(model)}")
         alpha = self._alpha(rgbf, cancel)
         cancel.progress(0.35, "Finding the face")
         face: Optional[Face] = find_face(self._store, rgbf, cancel) if alpha.max() >= 0.5 else None
@@ -121,6 +147,9 @@ class OfflineProvider(Provider):
         note = "" if alpha.max() >= 0.5 else NO_PERSON_NOTE
         if not note and not segment.person_shaped(alpha) and detect(self._store, rgbf) is None:
             note = NOT_A_PERSON_NOTE
+        matte_model = learned.find("background", self._user_models)
+        if matte_model is not None:
+            note = "; ".join(filter(None, (f"Matte {learned.made_by(matte_model)}", note)))
         if mode == "MASK":
             mask = images.to_uint8(alpha)
             cancel.progress(1.0, "Done")
@@ -171,10 +200,18 @@ class OfflineProvider(Provider):
         if exclude_person:
             exclude = self._alpha(images.to_float_rgb(src), cancel) > 0.5
         cancel.progress(0.0, "Filling")
-        out = inpaint(np.ascontiguousarray(src, dtype=np.uint8), m.astype(np.uint8),
-                      exclude=exclude, cancel=cancel)
+        out = np.ascontiguousarray(src, dtype=np.uint8)
+        m = m.astype(np.uint8)
+        note = "Cleaned up offline"
+        model = learned.find("cleanup", self._user_models)
+        if model is not None:
+            out, m, large = learned.fill_large_holes(self._user_models, out, m, cancel)
+            if large:
+                note = f"Large areas {learned.made_by(model)}; the rest cleaned up offline"
+        if m.any():
+            out = inpaint(out, m, exclude=exclude, cancel=cancel)
         cancel.progress(1.0, "Done")
-        return Result(out, note="Cleaned up offline")
+        return Result(out, note=note)
 
     # ---- is it a portrait? (no network, whatever provider makes the maps) ---------------
     def person_evidence(self, rgb: np.ndarray) -> str:

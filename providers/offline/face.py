@@ -150,3 +150,24 @@ def find_face(store: ModelStore, rgb: np.ndarray, cancel=None) -> Optional[Face]
     if presence < MIN_PRESENCE:
         return None
     return Face(landmarks=lm, score=score, presence=presence)
+
+
+def face_mask(rgb: np.ndarray, store: ModelStore | None = None) -> np.ndarray | None:
+    """bool (H, W): the box of the most prominent face the bundled detector finds in ``rgb``
+    (uint8 or float (H, W, 3|4)), or None. For keeping a cutout's head whatever its size
+    (``core.cutout.refine(keep=...)``), whichever provider made the cutout; a bundled model
+    that cannot run only means no face is known (the cutout is still made)."""
+    from ..contract import ProviderError
+    from .runtime import default_store
+    try:
+        found = detect(store or default_store(), images.to_float_rgb(rgb))
+    except ProviderError:
+        return None
+    if found is None:
+        return None
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = found[1]
+    mask = np.zeros((h, w), bool)
+    mask[max(int(y0), 0):max(int(math.ceil(y1)), 0), max(int(x0), 0):max(int(math.ceil(x1)), 0)] \
+        = True
+    return mask

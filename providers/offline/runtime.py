@@ -43,8 +43,9 @@ def parse_sums(text: str) -> Dict[str, str]:
 class ModelStore:
     """The offline models of one folder: ``run(name, {input: array})`` -> list of outputs."""
 
-    def __init__(self, models_dir: Optional[pathlib.Path] = None):
+    def __init__(self, models_dir: Optional[pathlib.Path] = None, *, hint: str = REINSTALL):
         self.models_dir = pathlib.Path(models_dir) if models_dir is not None else MODELS_DIR
+        self.hint = hint   # what to do about a missing or damaged file (differs per folder)
         self._sessions: Dict[str, object] = {}
         self._sums: Optional[Dict[str, str]] = None
         self._lock = threading.RLock()
@@ -57,7 +58,7 @@ class ModelStore:
             except (OSError, UnicodeDecodeError) as err:
                 raise ProviderError(
                     f"The offline model list {path} is missing or unreadable ({err}). "
-                    f"{REINSTALL}") from None
+                    f"{self.hint}") from None
             self._sums = parse_sums(text)
         return self._sums
 
@@ -73,19 +74,19 @@ class ModelStore:
         filename = f"{name}.onnx"
         path = self.models_dir / filename
         if not path.is_file():
-            raise ProviderError(f"The offline model file {path} is missing. {REINSTALL}")
+            raise ProviderError(f"The offline model file {path} is missing. {self.hint}")
         expected = self._expected_sums().get(filename)
         if expected is None:
             raise ProviderError(f"The offline model {filename} is not listed in "
-                                f"{self.models_dir / SUMS_FILE}. {REINSTALL}")
+                                f"{self.models_dir / SUMS_FILE}. {self.hint}")
         try:
             actual = file_sha256(path)
         except OSError as err:
             raise ProviderError(f"The offline model file {path} cannot be read ({err}). "
-                                f"{REINSTALL}") from None
+                                f"{self.hint}") from None
         if actual != expected:
             raise ProviderError(f"The offline model file {path} is damaged (its checksum does "
-                                f"not match). {REINSTALL}")
+                                f"not match). {self.hint}")
         try:
             import onnxruntime as ort
         except Exception as err:  # ImportError, or a broken native library
@@ -102,7 +103,7 @@ class ModelStore:
                                         providers=["CPUExecutionProvider"])
         except Exception as err:
             raise ProviderError(f"The offline model file {path} could not be loaded ({err}). "
-                                f"{REINSTALL}") from None
+                                f"{self.hint}") from None
 
     def run(self, name: str, feeds: Dict[str, np.ndarray]) -> list:
         sess = self.session(name)

@@ -110,3 +110,31 @@ def test_float_source_image_works_and_stays_untouched(portrait):
     bpy.ops.mapsmith.remove_background(image=linear.name, mode="CUTOUT")
     assert "astronaut linear cutout" in bpy.data.images
     assert np.array_equal(image_bytes(linear), before)
+
+
+def test_cutout_edge_carries_the_subject_colour(portrait):
+    rgb = _rgb(portrait)
+    raw = offline().background(rgb, "CUTOUT").image
+    soft = (raw[..., 3] > 12) & (raw[..., 3] < 243)
+    bpy.ops.mapsmith.remove_background(image=portrait.name, mode="CUTOUT", edge_colour=False)
+    plain = (image_bytes(bpy.data.images["astronaut cutout"]) * 255).round()
+    assert np.abs(plain[soft, :3] - rgb[soft]).max() <= 1       # the old background comes along
+    bpy.ops.mapsmith.remove_background(image=portrait.name, mode="CUTOUT", despill=0.8)
+    fixed = (image_bytes(bpy.data.images["astronaut cutout.001"]) * 255).round()
+    expected = mod_cutout().refine(rgb, raw, despill=0.8)
+    assert np.abs(fixed - expected).max() <= 1
+    assert (np.abs(fixed[soft, :3] - rgb[soft]).max(axis=1) > 3).mean() > 0.3
+
+
+def test_material_without_edge_colour_shows_the_photo_straight(portrait):
+    bpy.ops.mapsmith.material_setup(image=portrait.name, edge_colour=False)
+    bsdf = _bsdf(bpy.context.active_object.active_material)
+    assert linked(bsdf.inputs["Base Color"])[0].image == portrait
+    assert "astronaut edge colour" not in bpy.data.images
+
+
+def mod_cutout():
+    import importlib
+
+    from blhelpers import PKG
+    return importlib.import_module(f"{PKG}.core.cutout")

@@ -18,10 +18,20 @@ def _output(material):
     return next(n for n in material.node_tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial")
 
 
+def tree_links(node, identifier):
+    return next(s for s in node.inputs if s.identifier == identifier).links
+
+
 def _check_material(material, photo):
     bsdf, output = _bsdf(material), _output(material)
     assert linked(output.inputs["Surface"])[0] == bsdf
     tex, _ = linked(bsdf.inputs["Base Color"])
+    if tex.name == "Mapsmith Edge Mix":    # the cutout's edge colours mixed over the photo
+        edge = tex
+        tex = next(link.from_node for link in tree_links(edge, "A_Color"))
+        colours = next(link.from_node for link in tree_links(edge, "B_Color"))
+        assert colours.image.name == "astronaut edge colour" and colours.image.packed_file
+        assert next(link.from_node for link in tree_links(edge, "Factor_Float")) == colours
     assert tex.image == photo
     mask, _ = linked(bsdf.inputs["Alpha"])
     assert mask.image.name == "astronaut mask"
@@ -66,8 +76,8 @@ def test_rerun_updates_instead_of_duplicating(portrait):
     obj = bpy.context.active_object
     first = {name: len(getattr(bpy.data, name)) for name in ID_COLLECTIONS}
     n_nodes = len(obj.active_material.node_tree.nodes)
-    assert n_nodes == 12      # 4 frames; photo, mask, normals, depth; normal map, displacement;
-    #                           BSDF and output
+    assert n_nodes == 14      # 4 frames; photo, mask, normals, depth; normal map, displacement;
+    #                           BSDF and output; edge colour image and its mix
     pointers = {name: {i.as_pointer() for i in getattr(bpy.data, name)} for name in ID_COLLECTIONS}
     bpy.ops.mapsmith.material_setup(image=portrait.name, height=2.0, displacement=0.3)
     assert {name: len(getattr(bpy.data, name)) for name in ID_COLLECTIONS} == first

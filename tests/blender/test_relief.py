@@ -25,12 +25,21 @@ def _co(obj):
     return co.reshape(-1, 3)
 
 
-def test_heights_follow_the_depth_map(portrait):
+def _mask(image):
+    rgb = (image_bytes(image)[..., :3] * 255).round().astype(np.uint8)
+    return offline().background(rgb, "MASK").image / np.float32(255)
+
+
+@pytest.mark.parametrize("compression", ["LINEAR", "GRADIENT"])
+def test_heights_follow_the_depth_map(portrait, compression):
     relief = mod("core.relief_mesh")
     bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, background="BASE",
-                                  smoothing=0.0, strength=0.1, size=0.2, solid=False)
+                                  smoothing=0.0, relief_height=0.02, size=0.2, solid=False,
+                                  compression=compression, detail=0.7)
     obj = bpy.data.objects["astronaut relief"]
-    expected = relief.heights_only(_depth(portrait), 64, 0.1, 0.0, width=0.2)
+    expected = relief.heights_only(_depth(portrait), 64, relief_height=0.02, smoothing=0.0,
+                                   long_side=0.2, compression=compression, detail=0.7,
+                                   alpha=_mask(portrait))
     rows, cols = expected.shape
     co = _co(obj)
     assert co.shape[0] == rows * cols == 64 * 64
@@ -107,7 +116,8 @@ def test_displace_modifier_path(portrait):
     finally:
         evaluated.to_mesh_clear()
     assert len(z) == 65 * 65
-    assert 0.01 < z.max() <= 0.02 + 1e-4 and z.min() >= -1e-6
+    # the same compression as the mesh: the peak is exactly Strength x Size
+    assert z.max() == pytest.approx(0.02, rel=0.02) and z.min() >= -1e-6
     material = obj.active_material
     bsdf = next(n for n in material.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
     node, socket = linked(bsdf.inputs["Alpha"])
@@ -172,3 +182,65 @@ def test_solid_back_and_rim_get_a_plain_material(portrait):
     assert (index == 1).sum() > (z < -0.99).sum()         # ... and the rim walls too
     bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, solid=True)
     assert sum(m.name.startswith("astronaut relief base") for m in bpy.data.materials) == 1
+
+
+def _trimesh(obj):
+    import trimesh
+    mesh = obj.data
+    mesh.calc_loop_triangles()
+    tris = np.empty(len(mesh.loop_triangles) * 3, np.int32)
+    mesh.loop_triangles.foreach_get("vertices", tris)
+    return trimesh.Trimesh(_co(obj) * 1000, tris.reshape(-1, 3), process=True)   # in mm
+
+
+def test_default_solid_relief_prints(portrait):
+    """The defaults print on a 0.4 mm nozzle: one watertight body, base >= 2 mm, the
+    relief height as asked, every wall facet wider than the nozzle, no overhang (the front
+    is a height field, the walls vertical), and a light back."""
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, solid=True)
+    obj = bpy.context.active_object
+    tm = _trimesh(obj)
+    assert tm.is_watertight and tm.is_winding_consistent and tm.is_volume
+    assert tm.body_count == 1
+    co = _co(obj) * 1000
+    props = bpy.context.window_manager.operator_properties_last("mapsmith.depth_relief")
+    assert props.compression == "GRADIENT" and props.thickness >= 0.002
+    assert co[:, 2].max() == pytest.approx(props.relief_height * 1000, rel=1e-3)
+    assert co[:, 2].min() == pytest.approx(-props.thickness * 1000, rel=1e-3)
+    # vertical walls: every face is either facing up (front), down (back) or sideways
+    normals = tm.face_normals
+    assert np.all((normals[:, 2] > 0.0) | (normals[:, 2] < -0.999) | (np.abs(normals[:, 2]) < 1e-3))
+    walls = np.abs(normals[:, 2]) < 1e-3
+    corners = tm.vertices[tm.faces[walls]]
+    longest = np.linalg.norm(corners - corners[:, [1, 2, 0]], axis=2).max(axis=1)
+    narrowness = 2.0 * tm.area_faces[walls] / longest      # the triangle's smallest height
+    assert narrowness.min() >= 0.4
+    # light: the back is triangulated from its outline, not a copy of the front grid
+    down = normals[:, 2] < -0.999
+    assert down.sum() < 0.1 * (normals[:, 2] > 0).sum()
+
+
+def test_strength_is_an_alias_of_relief_height(portrait):
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, strength=0.05, size=0.3)
+    assert _co(bpy.context.active_object)[:, 2].max() == pytest.approx(0.015, rel=1e-3)
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, strength=0.05,
+                                  relief_height=0.004)         # relief_height wins
+    assert _co(bpy.context.active_object)[:, 2].max() == pytest.approx(0.004, rel=1e-3)
+
+
+def test_engrave_cuts_into_the_plate(portrait):
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, engrave=True,
+                                  background="BASE", solid=True, relief_height=0.005,
+                                  thickness=0.002)
+    z = _co(bpy.context.active_object)[:, 2]
+    assert z.max() == pytest.approx(0.0, abs=1e-7)
+    assert z.min() == pytest.approx(-0.007, rel=1e-3)
+
+
+def test_a_photo_without_a_subject_gets_a_message_and_nothing_is_made(blank):
+    from blhelpers import new_image
+    image = new_image("empty wall", np.full((64, 64, 3), 128, np.uint8))
+    before = snapshot()
+    with pytest.raises(RuntimeError, match="no subject"):
+        bpy.ops.mapsmith.depth_relief(image=image.name)
+    assert snapshot() == before

@@ -55,7 +55,7 @@ def test_auto_routes_by_subject_and_says_why(blank, capfd):
     assert "portrait maps: a face found" in out and "approximate depth" in out
     assert bpy.ops.mapsmith.depth_relief(image=brick.name, resolution=32) == {"FINISHED"}
     assert "texture maps: no person found" in capfd.readouterr().out
-    with pytest.raises(RuntimeError, match="no foreground"):   # today's portrait path
+    with pytest.raises(RuntimeError, match="no subject"):   # today's portrait path
         bpy.ops.mapsmith.depth_relief(image=brick.name, resolution=32, subject="PORTRAIT")
     assert bpy.ops.mapsmith.depth_relief(image=astronaut.name, resolution=32,
                                          subject="PORTRAIT") == {"FINISHED"}
@@ -104,6 +104,15 @@ def test_relief_mortar_lower_than_brick_faces(blank):
     z[row, col] = co[:, 2]
     mortar = mortar_mask(grey)
     assert z[mortar].mean() < z[~mortar].mean() - 0.15 * np.ptp(z)
+
+
+def test_a_flat_picture_is_a_message_and_nothing_is_made(blank):
+    image = new_image("plain.png", np.full((64, 64, 3), 128, np.uint8))
+    objects, images = len(bpy.data.objects), len(bpy.data.images)
+    for op in (bpy.ops.mapsmith.normal_map, bpy.ops.mapsmith.material_setup):
+        with pytest.raises(RuntimeError, match="no texture .it is one flat colour"):
+            op(image=image.name, subject="TEXTURE")
+    assert (len(bpy.data.objects), len(bpy.data.images)) == (objects, images)
 
 
 def edge_jump(a, axis):

@@ -1,0 +1,256 @@
+"""Gradient-domain bas-relief compression. bpy-free, numpy only.
+
+A depth map scaled down linearly keeps its proportions: a head 20 cm deep squeezed into 8 mm
+keeps a nose 0.2 mm tall. Relief carvers (and Weyrich et al. 2007, "Digital Bas-Relief from 3D
+Scenes"; Kerber et al. 2009, "Feature sensitive bas relief generation") compress the
+*gradients* instead, so small features keep their height while large slopes and jumps shrink:
+
+1. take the height field's slopes between neighbouring grid vertices;
+2. cut the silhouette (foreground/background edges) and cap occlusion jumps (slopes steeper
+   than :data:`JUMP_SLOPE`) to a bounded step, so the head does not tower over the shoulders;
+3. attenuate every remaining slope with a log curve ``log(1 + a s) / a`` (slope 1 at 0, so
+   fine detail passes unchanged, steep slopes shrink a lot);
+4. optionally boost fine detail: unsharp masking of the slopes against an edge-aware blur
+   that ignores the capped jumps (no halos around steps);
+5. integrate back with a Poisson solve (DCT, reflecting borders: exact for the 5-point
+   Laplacian, O(n log n) with ``numpy.fft``);
+6. scale to the requested peak height.
+
+Heights here are in "long side = 1" units (depth 1 is :data:`DEPTH_SPAN` of the long side:
+about how deep a head-and-shoulders portrait is against its width), so the compression does
+not depend on the grid's resolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import images
+
+COMPRESSIONS = ("GRADIENT", "LINEAR")
+DEFAULT_DETAIL = 0.6
+
+DEPTH_SPAN = 0.5        # depth 0..1 spans half the long side
+JUMP_SLOPE = 3.0        # steeper than ~72 degrees between two vertices: an occlusion jump
+JUMP_CAP = 0.12         # an occlusion step keeps at most this fraction of the final height
+_DETAIL_SIGMA = 0.012   # fine detail: features up to ~1 % of the long side
+
+
+def curve_strength(detail: float) -> float:
+    """``a`` of the log curve for ``detail`` 0..1: 2 (almost linear) to 60 (strong)."""
+    return float(2.0 * 30.0 ** np.clip(detail, 0.0, 1.0))
+
+
+def attenuate(slope: np.ndarray, a: float) -> np.ndarray:
+    """``log(1 + a |s|) / a`` with the sign of ``s``: slope 1 at 0, logarithmic for large s."""
+    return np.sign(slope) * np.log1p(a * np.abs(slope)) / a
+
+
+# -- Poisson solve (Neumann borders) through the DCT ---------------------------------------
+def _twiddle(n: int) -> np.ndarray:
+    return np.exp(-0.5j * np.pi * np.arange(n // 2 + 1) / n)
+
+
+def _dct_rows(x: np.ndarray) -> np.ndarray:
+    """Unnormalised DCT-II of each row (Makhoul's N-point real FFT):
+    X_k = sum_n x_n cos(pi k (2n + 1) / 2N)."""
+    n = x.shape[-1]
+    v = np.concatenate([x[..., ::2], x[..., 1::2][..., ::-1]], axis=-1)
+    half = np.fft.rfft(v, axis=-1)
+    half *= _twiddle(n)
+    out = np.empty(x.shape, np.float64)
+    out[..., :n // 2 + 1] = half.real
+    # X_{N-k} = -Im(W_k V_k): the other half from the same numbers
+    m = (n + 1) // 2 - 1
+    out[..., n - m:][..., ::-1] = -half.imag[..., 1:m + 1]
+    return out
+
+
+def _idct_rows(c: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_dct_rows`."""
+    n = c.shape[-1]
+    k = n // 2 + 1
+    spectrum = np.empty(c.shape[:-1] + (k,), np.complex128)
+    spectrum.real = c[..., :k]
+    spectrum.imag = 0.0
+    spectrum.imag[..., 1:] = -c[..., ::-1][..., :k - 1]      # -X_{N-k}, with X_N = 0
+    spectrum *= np.conj(_twiddle(n))
+    v = np.fft.irfft(spectrum, n=n, axis=-1)
+    x = np.empty_like(v)
+    half = (n + 1) // 2
+    x[..., ::2] = v[..., :half]
+    x[..., 1::2] = v[..., half:][..., ::-1]
+    return x
+
+
+def _dct(x: np.ndarray, axis: int) -> np.ndarray:
+    """:func:`_dct_rows` along ``axis`` (0 through a contiguous transpose: faster FFTs)."""
+    if axis == 0:
+        return _dct_rows(np.ascontiguousarray(x.T)).T
+    return _dct_rows(x)
+
+
+def _idct(c: np.ndarray, axis: int) -> np.ndarray:
+    """Inverse of :func:`_dct` along ``axis``."""
+    if axis == 0:
+        return _idct_rows(np.ascontiguousarray(c.T)).T
+    return _idct_rows(c)
+
+
+def divergence(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """Backward-difference divergence of forward-difference slopes ``gx`` (H, W-1) and
+    ``gy`` (H-1, W), zero flux through the border: the discrete Laplacian of a field whose
+    slopes they are."""
+    h, w = gy.shape[0] + 1, gx.shape[1] + 1
+    div = np.zeros((h, w), np.float64)
+    div[:, :-1] += gx
+    div[:, 1:] -= gx
+    div[:-1, :] += gy
+    div[1:, :] -= gy
+    return div
+
+
+def poisson(div: np.ndarray) -> np.ndarray:
+    """The field u (mean 0) whose 5-point Laplacian with reflecting borders is ``div``
+    (least squares when ``div`` is not a Laplacian: the field closest to the slopes)."""
+    h, w = div.shape
+    f = _dct(_dct(div, 0), 1)
+    ly = 2.0 * np.cos(np.pi * np.arange(h) / h) - 2.0
+    lx = 2.0 * np.cos(np.pi * np.arange(w) / w) - 2.0
+    denom = ly[:, None] + lx[None, :]
+    denom[0, 0] = 1.0
+    f /= denom
+    f[0, 0] = 0.0
+    return _idct(_idct(f, 1), 0)
+
+
+def integrate(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """Heights (H, W) whose forward differences best match ``gx``, ``gy`` (least squares)."""
+    return poisson(divergence(gx, gy))
+
+
+# -- the compression --------------------------------------------------------------------------
+def _masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised blur: the weighted mean of ``values`` around each point. A wide blur is
+    done on a grid shrunk so that sigma is about 2 cells there (a low pass loses nothing
+    by it), then brought back to size."""
+    h, w = values.shape
+    f = max(1, int(sigma // 2))
+    vw = (values * weights).astype(np.float32)
+    wt = weights.astype(np.float32)
+    if f > 1:
+        hs, ws = max(2, h // f), max(2, w // f)
+        vw, wt = images.resize(vw, hs, ws), images.resize(wt, hs, ws)
+    num, den = images.blur(vw, sigma / f), images.blur(wt, sigma / f)
+    mean = num / np.maximum(den, 1e-6)
+    return images.resize(mean, h, w) if f > 1 else mean
+
+
+def compress(height: np.ndarray, fg: np.ndarray, *, detail: float = DEFAULT_DETAIL,
+             silhouette: float = 0.0) -> np.ndarray:
+    """Gradient-domain compression of ``height`` (rows, cols), in "long side = 1" units on a
+    grid spanning the long side with ``max(rows, cols)`` vertices. ``fg`` (rows, cols) bool:
+    the foreground; background vertices come out 0.
+
+    Returns float32 heights normalised to 0..1: the foreground's lowest point at
+    ``silhouette`` (a crisp step along the outline, as a fraction of the peak) and its
+    highest at 1. ``detail`` 0..1 sets the curve's strength and the fine-detail boost.
+    """
+    fg = np.asarray(fg, bool)
+    out = np.zeros(height.shape, np.float32)
+    if fg.sum() < 2:
+        return out
+    cx, cy, jx, jy, cell = _slopes(height, fg, detail)
+    if jx.any() or jy.any():
+        # Jumps: a bounded step, scaled against the smooth part's range, all in one solve
+        # (the smooth part's range comes from a solve on a small copy of the grid).
+        raw = max(float(np.abs(jx).max()), float(np.abs(jy).max()))
+        scale = JUMP_CAP * _smooth_range(height, fg, detail, cell) / raw
+        cx = cx + jx * scale
+        cy = cy + jy * scale
+    smooth = integrate(cx, cy)
+    lo = float(np.percentile(smooth[fg][::7], 0.2))   # every 7th: the same figure, faster
+    hi = float(smooth[fg].max())
+    if hi - lo <= 1e-12:
+        out[fg] = 1.0
+        return out
+    z = np.clip((smooth - lo) / (hi - lo), 0.0, 1.0)
+    z = silhouette + (1.0 - silhouette) * z
+    out[fg] = z[fg]
+    return out
+
+
+def _slopes(height: np.ndarray, fg: np.ndarray, detail: float):
+    """(smooth slopes x (H, W-1), y (H-1, W), attenuated and boosted; jump slopes x, y, raw
+    and zero elsewhere; the grid spacing), float32. Slopes are taken only between two
+    foreground vertices: the outline has no slope (the silhouette step is added later)."""
+    cell = 1.0 / (max(height.shape) - 1)
+    inv = np.float32(1.0 / cell)
+    h = np.where(fg, height, 0.0).astype(np.float32)
+    gx = np.diff(h, axis=1)
+    gx *= inv
+    gy = np.diff(h, axis=0)
+    gy *= inv
+    sx = fg[:, 1:] & fg[:, :-1]                   # edges inside the subject only
+    sy = fg[1:, :] & fg[:-1, :]
+    gx[~sx] = 0.0
+    gy[~sy] = 0.0
+    jx = np.abs(gx) > JUMP_SLOPE                  # occlusion jumps inside the subject
+    jy = np.abs(gy) > JUMP_SLOPE
+    jump_x, jump_y = np.where(jx, gx, np.float32(0)), np.where(jy, gy, np.float32(0))
+    gx[jx] = 0.0                                  # the smooth slopes
+    gy[jy] = 0.0
+    sx &= ~jx
+    sy &= ~jy
+    a = curve_strength(detail)
+    # Attenuate the slope's magnitude, not each component (that would turn a dome into a
+    # four-sided pyramid): the other component is averaged onto each edge from its four
+    # neighbours.
+    cx = gx * _ratio(np.hypot(gx, _across(gy, gx.shape)), a)
+    cy = gy * _ratio(np.hypot(gy, _across(gx.T, gy.T.shape).T), a)
+    boost = np.float32(1.5 * float(np.clip(detail, 0.0, 1.0)))
+    if boost > 0:
+        sigma = _DETAIL_SIGMA / cell
+        # Edge-aware low pass: the blur sees only smooth slopes (no halo around a jump).
+        for c, smooth in ((cx, sx), (cy, sy)):
+            detail_part = c - _masked_blur(c, smooth.astype(np.float32), sigma)
+            detail_part *= boost
+            detail_part[~smooth] = 0.0
+            c += detail_part
+    return cx, cy, jump_x, jump_y, cell
+
+
+_RANGE_GRID = 160  # long side of the small grid that measures the smooth part's range
+
+
+def _smooth_range(height: np.ndarray, fg: np.ndarray, detail: float, cell: float) -> float:
+    """Range of the integrated smooth slopes, in the full grid's units (height / cell)."""
+    rows, cols = height.shape
+    f = max(rows, cols) / _RANGE_GRID
+    if f > 1.5:
+        r, c = max(2, int(round(rows / f))), max(2, int(round(cols / f)))
+        height = images.resize(np.where(fg, height, 0.0).astype(np.float32), r, c)
+        fg = images.resize(fg.astype(np.float32), r, c) >= 0.5
+    cx, cy, _, _, small_cell = _slopes(height, fg, detail)
+    return _range(integrate(cx, cy), fg) * small_cell / cell
+
+
+def _across(g: np.ndarray, shape) -> np.ndarray:
+    """Vertical-edge values ``g`` (H-1, W) averaged onto the horizontal edges (H, W-1)."""
+    p = np.pad(g, ((1, 1), (0, 0)))
+    four = p[:-1, :-1] + p[:-1, 1:] + p[1:, :-1] + p[1:, 1:]
+    count = np.full(shape, 4.0, np.float32)
+    count[0] -= 2
+    count[-1] -= 2
+    return four / count
+
+
+def _ratio(magnitude: np.ndarray, a: float) -> np.ndarray:
+    """attenuate(m) / m, 1 at m = 0."""
+    am = np.maximum(magnitude, np.float32(1e-9)) * np.float32(a)
+    return np.log1p(am) / am
+
+
+def _range(u: np.ndarray, fg: np.ndarray) -> float:
+    v = u[fg]
+    return float(v.max() - np.percentile(v, 0.2)) if v.size else 0.0

@@ -1,0 +1,148 @@
+"""The subject of a depth map: which pixels are foreground. bpy-free, numpy only.
+
+A depth answer's background is not exactly 0: a service's depth is a JPEG whose noise leaves
+hundreds of background pixels a few levels above 0, and its ringing leaves specks next to the
+outline. "depth > 0" would turn each of them into a pin standing off the plaque. So:
+
+- with a person mask (``alpha``, e.g. the background provider's answer) the outline is
+  ``alpha >= 0.5``;
+- else a hysteresis threshold on the depth: pixels above ``HIGH`` of the depth's range seed
+  the subject, pixels above ``LOW`` join it only when connected to a seed (noise below LOW
+  never counts; specks between LOW and HIGH count only when they touch the subject);
+- then clean-up: a morphological opening removes specks and whiskers thinner than about
+  0.6 % of the long side (no strand narrower than a nozzle on the default plaque), pieces
+  smaller than ``min_island`` of the largest are dropped, and holes smaller than
+  ``hole_area`` (a fraction of the image) are filled.
+
+Connected pieces are 4-connected (as the relief's faces are: a diagonal contact is not a
+joint), labelled through the runs of each row and a vectorised union of touching runs.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from . import masks
+from .errors import InputError
+
+DEFAULT_MIN_ISLAND = 0.01   # pieces under 1 % of the largest are specks
+DEFAULT_HOLE_AREA = 0.002   # holes under 0.2 % of the image are filled
+LOW, HIGH = 0.04, 0.12      # hysteresis thresholds, fractions of the depth's robust peak
+NOISE_FLOOR = 6.0 / 255.0   # JPEG noise in a depth answer's background: a few 8-bit levels
+_OPEN_RADIUS = 0.003        # opening radius, fraction of the long side (>= 1 pixel)
+
+
+def label(mask: np.ndarray):
+    """4-connected components of ``mask``: (labels (H, W) int32, -1 outside; count)."""
+    m = np.asarray(mask, bool)
+    h, w = m.shape
+    if not m.any():
+        return np.full((h, w), -1, np.int32), 0
+    start = m.copy()
+    start[:, 1:] &= ~m[:, :-1]
+    run = np.cumsum(start.ravel()).reshape(h, w) - 1      # run index of each pixel
+    n = int(run.max()) + 1
+    both = m[:-1] & m[1:]
+    a = run[:-1][both]
+    b = run[1:][both]
+    if a.size:  # touching pixel pairs repeat along two runs: keep each pair of runs once
+        new = np.ones(a.size, bool)
+        new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        a, b = a[new], b[new]
+    parent = np.arange(n)
+    while a.size:
+        pa, pb = parent[a], parent[b]
+        if np.array_equal(pa, pb):
+            break
+        lo = np.minimum(pa, pb)
+        np.minimum.at(parent, pa, lo)
+        np.minimum.at(parent, pb, lo)
+        while True:                                         # pointer jumping
+            nxt = parent[parent]
+            if np.array_equal(nxt, parent):
+                break
+            parent = nxt
+    roots, comp = np.unique(parent, return_inverse=True)
+    labels = np.where(m, comp[run], -1).astype(np.int32)
+    return labels, int(roots.size)
+
+
+def _areas(labels: np.ndarray, count: int) -> np.ndarray:
+    return np.bincount(labels[labels >= 0], minlength=count)
+
+
+def keep_islands(mask: np.ndarray, min_island: float) -> np.ndarray:
+    """Drop pieces smaller than ``min_island`` times the largest (0 keeps everything)."""
+    labels, count = label(mask)
+    if count <= 1 or min_island <= 0:
+        return np.asarray(mask, bool).copy()
+    area = _areas(labels, count)
+    keep = area >= min_island * area.max()
+    return (labels >= 0) & keep[np.maximum(labels, 0)]
+
+
+def fill_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
+    """Fill background pieces not touching the border with fewer than ``max_area`` pixels."""
+    m = np.asarray(mask, bool)
+    labels, count = label(~m)
+    if count == 0 or max_area <= 0:
+        return m.copy()
+    area = _areas(labels, count)
+    border = np.zeros(count, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        border[edge[edge >= 0]] = True
+    fill = ~border & (area < max_area)
+    return m | ((labels >= 0) & fill[np.maximum(labels, 0)])
+
+
+def opening(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Erode then dilate by a near disc of ``radius`` pixels: specks and whiskers thinner
+    than the disc go, everything else keeps its outline."""
+    m = np.asarray(mask, bool)
+    if radius <= 0:
+        return m.copy()
+    eroded = masks.grow(~m, radius) == 0
+    return (masks.grow(eroded, radius) > 0) & m
+
+
+def hysteresis(depth: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels above ``low`` connected to a pixel above ``high``."""
+    weak = depth > low
+    labels, count = label(weak)
+    if count == 0:
+        return weak
+    seeded = np.zeros(count, bool)
+    seeded[labels[(depth > high) & weak]] = True
+    return (labels >= 0) & seeded[np.maximum(labels, 0)]
+
+
+def foreground(depth: np.ndarray, *, alpha: Optional[np.ndarray] = None,
+               level: Optional[float] = None, min_island: float = DEFAULT_MIN_ISLAND,
+               hole_area: float = DEFAULT_HOLE_AREA) -> np.ndarray:
+    """The subject of ``depth`` (H, W) float 0..1 as a bool (H, W) mask (see the module
+    docstring). ``alpha`` (same size, 0..1) is a person mask to use instead of the depth;
+    ``level`` a plain threshold (values above it are foreground) instead of hysteresis."""
+    d = np.asarray(depth, np.float32)
+    if alpha is not None:
+        a = np.asarray(alpha, np.float32)
+        if a.shape != d.shape:
+            raise InputError(f"The person mask is {a.shape[1]}x{a.shape[0]} pixels but the "
+                             f"depth is {d.shape[1]}x{d.shape[0]}: they must match")
+        fg = np.nan_to_num(a) >= 0.5
+    elif level is not None:
+        fg = d > level
+    else:
+        fg_values = d[d > NOISE_FLOOR]
+        if fg_values.size == 0:
+            return np.zeros(d.shape, bool)
+        peak = float(np.percentile(fg_values, 99.5))
+        fg = hysteresis(d, max(NOISE_FLOOR, LOW * peak), max(NOISE_FLOOR, HIGH * peak))
+    radius = max(1, int(round(_OPEN_RADIUS * max(d.shape))))
+    if fg.all():
+        return fg
+    if level is None:  # a plain threshold (a cutout's trim) keeps its outline exactly
+        fg = opening(fg, radius)
+    fg = keep_islands(fg, min_island)
+    return fill_holes(fg, hole_area * d.size)
