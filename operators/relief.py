@@ -12,6 +12,7 @@ from ..core import images, relief_mesh
 from ..core.errors import MapsmithError
 from ..providers import Result
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
+from . import texture_route
 from .texture_route import SubjectOptions
 
 METHODS = (
@@ -154,6 +155,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
         def texture(maps, token):
             # The whole picture (Background: Flat Base), every pixel above the base; the
             # height is a relief already (lighting removed, 0..1), so it is not compressed.
+            texture_route.require_relief(maps)
             token.progress(0.7, "building the relief")
             height = np.maximum(maps.height, np.float32(1.0 / 255.0))
             whole = {**common, "background": "BASE", "compression": "LINEAR"}

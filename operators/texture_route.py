@@ -97,10 +97,6 @@ class SubjectOptions:
             if cache.serving_only_cached():     # seconds on a 4K texture: never on the UI
                 raise cache.CacheMiss("texture maps")
             maps = texture_maps.texture_maps(rgb, cancel=token, **options)
-            if np.ptp(maps.height) < FLAT:
-                raise InputError("Nothing to make maps of: the picture has no subject (no "
-                                 "person found) and no texture (it is one flat colour). "
-                                 "Choose another image")
             if maps.light_is_low:
                 route.reason += ("; light lines read as grooves (Invert if they should "
                                  "stand out)")
@@ -115,6 +111,15 @@ class SubjectOptions:
     def report_suffix(self) -> str:
         """Which maps were made and why, said last in the report."""
         return self.route.reason
+
+
+def require_relief(maps: texture_maps.TextureMaps) -> None:
+    """A relief needs some height: a picture of one flat colour is a message (its maps, flat,
+    are still fine for a material)."""
+    if np.ptp(maps.height) < FLAT:
+        raise InputError("Nothing to build a relief from: the picture has no subject (no "
+                         "person found) and no texture (it is one flat colour). Choose "
+                         "another image")
 
 
 def person_checker():

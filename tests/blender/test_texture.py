@@ -106,13 +106,15 @@ def test_relief_mortar_lower_than_brick_faces(blank):
     assert z[mortar].mean() < z[~mortar].mean() - 0.15 * np.ptp(z)
 
 
-def test_a_flat_picture_is_a_message_and_nothing_is_made(blank):
+def test_a_flat_picture_makes_no_relief_but_a_flat_material(blank):
     image = new_image("plain.png", np.full((64, 64, 3), 128, np.uint8))
     objects, images = len(bpy.data.objects), len(bpy.data.images)
-    for op in (bpy.ops.mapsmith.normal_map, bpy.ops.mapsmith.material_setup):
-        with pytest.raises(RuntimeError, match="no texture .it is one flat colour"):
-            op(image=image.name, subject="TEXTURE")
+    with pytest.raises(RuntimeError, match="no texture .it is one flat colour"):
+        bpy.ops.mapsmith.depth_relief(image=image.name, subject="TEXTURE")
     assert (len(bpy.data.objects), len(bpy.data.images)) == (objects, images)
+    assert bpy.ops.mapsmith.normal_map(image=image.name) == {"FINISHED"}
+    n = decoded(bpy.data.images["plain normals"])
+    assert np.allclose(n[..., 2], 1.0, atol=1e-3)          # flat: facing the viewer
 
 
 def edge_jump(a, axis):
