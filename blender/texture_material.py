@@ -8,8 +8,9 @@ height are Non-Color images (their colour space set before their pixels, in
 level stays on the surface). Related nodes sit in labelled frames. Every image is packed
 (``nodes.result_image``).
 
-On a new plane sized to the texture (Plane Height, the placement options), subdivided for
-true displacement; or, with On Active Object, on the active mesh through its UV map.
+On a new plane sized to the texture (the operator's ``_plane``, with the placement options),
+subdivided for true displacement; or, with On Active Object, on the active mesh through its
+UV map.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import bpy
 
 from ..core import normals as core_normals
 from ..core.errors import SourceError
-from . import meshes, nodes
+from . import nodes
 
 ROLE = "texture material"        # "<image> texture material"
 PLANE_ROLE = "texture plane"     # the plane "<image>" carrying it
@@ -149,7 +150,7 @@ def build(op, context, source, arrays) -> str:
         target.active_material = material
         where = f'"{target.name}" (UV map "{uv}")'
     else:
-        where = f'"{_plane(op, context, source, material).name}"'
+        where = f'"{op._plane(context, source, material, PLANE_ROLE).name}"'
     return f'Texture material "{material.name}" on {where}'
 
 
@@ -182,30 +183,3 @@ def _render_uv(obj) -> str:
     layers = obj.data.uv_layers
     render = next((uv for uv in layers if uv.active_render), None)
     return (render or layers[0]).name
-
-
-def _plane(op, context, source, material):
-    """Mapsmith's texture plane for this image (updated where the artist put it), else a new
-    one, placed; subdivided for the displacement."""
-    size_x, size_y = op._placed.size
-    obj = nodes.find_tagged(bpy.data.objects, source, PLANE_ROLE)
-    if obj is not None and obj.type == "MESH" and context.scene.objects.get(obj.name):
-        meshes.resize_plane(obj.data, size_x, size_y)
-        nodes.set_shader(material, op.shader)
-        if material.name not in obj.data.materials:
-            obj.data.materials.append(material)
-    else:
-        mesh = meshes.plane(source.stem, size_x, size_y)
-        obj = nodes.tag(meshes.add_object(context, source.stem, mesh, material), source,
-                        PLANE_ROLE)
-        op.place_plane(obj, material, op._placed)
-    subdiv = obj.modifiers.get("Mapsmith Subdivision")
-    if op.use_displacement:
-        if subdiv is None:
-            subdiv = obj.modifiers.new("Mapsmith Subdivision", "SUBSURF")
-        subdiv.subdivision_type = "SIMPLE"
-        subdiv.levels = min(op.subdivisions, 6)
-        subdiv.render_levels = op.subdivisions
-    elif subdiv is not None:
-        obj.modifiers.remove(subdiv)
-    return obj

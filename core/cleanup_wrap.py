@@ -11,8 +11,6 @@ and written back wrapped; everything else stays texel-exact. Buffers as in
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from .cleanup_region import Marked, mark_values
@@ -72,7 +70,7 @@ def covering_box(box: tuple, shift: tuple, shape: tuple) -> tuple:
     return bx0, by0, bx1, by1
 
 
-def find_marks_wrapped(buf: np.ndarray) -> Optional[tuple[Marked, tuple]]:
+def find_marks_wrapped(buf: np.ndarray) -> tuple[Marked, tuple] | None:
     """The marks of a whole mask buffer on the torus, in shifted coordinates where they sit
     in the middle, and the shift (dy, dx); None when nothing is painted."""
     height, width = buf.shape[:2]

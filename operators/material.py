@@ -232,12 +232,12 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
         return (self.displacement / plane_height * height
                 / (core_normals.RELIEF_OF_SHORT_SIDE * min(width, height)))
 
-    def _plane(self, context, source, material):
-        """Mapsmith's plane for this image, updated (where the artist put it); a new one,
-        placed, if it is gone."""
+    def _plane(self, context, source, material, role: str = ROLE):
+        """Mapsmith's plane for this image (and ``role``), updated (where the artist put
+        it); a new one, placed, if it is gone."""
         stem = source.stem
         size_x, size_y = self._placed.size
-        obj = nodes.find_tagged(bpy.data.objects, source, ROLE)
+        obj = nodes.find_tagged(bpy.data.objects, source, role)
         if obj is not None and obj.type == "MESH" and context.scene.objects.get(obj.name):
             meshes.resize_plane(obj.data, size_x, size_y)
             nodes.set_shader(material, self.shader)
@@ -245,7 +245,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
                 obj.data.materials.append(material)
         else:
             mesh = meshes.plane(stem, size_x, size_y)
-            obj = nodes.tag(meshes.add_object(context, stem, mesh, material), source, ROLE)
+            obj = nodes.tag(meshes.add_object(context, stem, mesh, material), source, role)
             self.place_plane(obj, material, self._placed)
         subdiv = obj.modifiers.get("Mapsmith Subdivision")
         if self.use_displacement:

@@ -13,7 +13,8 @@ maps were made and why (``report_suffix``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ class SubjectOptions:
         col.prop(props, "invert")
         col.prop(props, "tileable")
 
-    def routed(self, context, rgb, portrait: Optional[Callable[[CancelToken], Any]],
+    def routed(self, context, rgb, portrait: Callable[[CancelToken], Any] | None,
                texture: Callable[[texture_maps.TextureMaps, CancelToken], Any]):
         """The job's work: decide the subject, then ``portrait(token)`` or
         ``texture(maps, token)`` (``maps`` from ``core.texture_maps`` with this operator's

@@ -12,11 +12,12 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import blenv  # noqa: E402  (before bpy)
-import bpy  # noqa: E402
-import mathutils  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
+
+import bpy  # noqa: E402
+import mathutils  # noqa: E402
 
 blenv.install()
 OUT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else blenv.ROOT / "docs" / "images")

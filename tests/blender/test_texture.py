@@ -4,34 +4,19 @@ and cleanup wrap around its edges."""
 
 import numpy as np
 import pytest
-
-import bpy
-
 from blhelpers import load_astronaut, new_image
 from portrait import image_bytes, linked, mod
 from test_cleanup import disc, mask_of, paint, stored, textured_plane
+
+import bpy
+
+from mapsmith.tests.textures import mortar_mask, seamless
 
 
 def grey_texture(name):
     from skimage import data
     grey = getattr(data, name)()
     return new_image(f"{name}.png", np.dstack([grey] * 3))
-
-
-def seamless(grey):
-    """A seamless tile: the texture mirrored right and down (edges continue each other)."""
-    row = np.concatenate([grey, grey[:, ::-1]], axis=1)
-    return np.concatenate([row, row[::-1]], axis=0)
-
-
-def mortar_mask(brick):
-    """The mortar lines: thin and lighter than the bricks around them (a local top-hat)."""
-    lum = brick.astype(np.float32)
-    k = 9
-    pad = np.pad(lum, k, mode="reflect")
-    local = np.mean([np.roll(np.roll(pad, dy, 0), dx, 1)[k:-k, k:-k]
-                     for dy in range(-k, k + 1, 3) for dx in range(-k, k + 1, 3)], axis=0)
-    return lum - local > 20
 
 
 def top_first(image):
