@@ -134,7 +134,7 @@ def models_folder(create: bool = False) -> str:
     return bpy.utils.extension_path_user(__package__, path="models", create=create)
 
 
-def get(context=None) -> "MapsmithPreferences":
+def get(context=None) -> MapsmithPreferences:
     context = context or bpy.context
     return context.preferences.addons[__package__].preferences
 

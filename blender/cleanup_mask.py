@@ -9,8 +9,6 @@ fake user, so it survives saving and reopening the file.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import bpy
 
 from ..core import cleanup_region
@@ -19,7 +17,7 @@ from . import cleanup_undo, pixels
 from .cleanup_target import MASK_OF, SUFFIX, find_mask
 
 
-def ensure_mask(texture) -> tuple["bpy.types.Image", bool]:
+def ensure_mask(texture) -> tuple[bpy.types.Image, bool]:
     """The texture's mask (resumed) or a new black one; True when new."""
     width, height = texture.size
     mask = find_mask(texture)
@@ -35,7 +33,7 @@ def ensure_mask(texture) -> tuple["bpy.types.Image", bool]:
     return mask, True
 
 
-def read_mask(mask) -> Optional[Marked]:
+def read_mask(mask) -> Marked | None:
     """What is painted in the mask now; None when nothing is."""
     return cleanup_region.find_marks(pixels.read_stored(mask))
 

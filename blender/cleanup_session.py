@@ -15,8 +15,6 @@ session, the next cleanup operator ends the session all the same (:func:`tidy`).
 
 from __future__ import annotations
 
-from typing import Optional
-
 import bpy
 
 from ..core.errors import SourceError
@@ -120,7 +118,7 @@ def _restore_brush(context, record: dict) -> None:
 
 
 # -- the session record ----------------------------------------------------------------------
-def _record(context) -> Optional[dict]:
+def _record(context) -> dict | None:
     value = context.scene.get(SESSION)
     return value.to_dict() if value is not None else None
 

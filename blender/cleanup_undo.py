@@ -32,7 +32,6 @@ since their last pack (cleanup_mask.pack_painted), so a mask is never saved blac
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
 
@@ -50,6 +49,7 @@ class Record:
     size: tuple         # (width, height) of the image when recorded
     before: np.ndarray  # (y1-y0, x1-x0, 4) uint8 for byte images, float32 for float images
     after: np.ndarray
+    more: tuple = ()    # further (box, before, after) of the same step (several regions)
 
 
 _records: dict[int, dict[int, Record]] = {}   # session_uid -> step -> Record
@@ -76,15 +76,18 @@ def step(image) -> int:
     return int(image.get(COUNTER, 0))
 
 
-def record(image, box: tuple, before: np.ndarray, after: np.ndarray) -> int:
+def record(image, box: tuple, before: np.ndarray, after: np.ndarray, more: tuple = ()) -> int:
     """Remember one change of ``image`` (already written) and bump its counter. Returns the
-    new step number; the caller's undo push makes that the state of the new undo step."""
+    new step number; the caller's undo push makes that the state of the new undo step.
+    ``more``: further (box, before, after) changed in the same step (all "before" taken
+    before any was written, all "after" once all were: boxes may overlap)."""
     uid = image.session_uid
     new_step = step(image) + 1
     steps = _records.setdefault(uid, {})
     for k in [k for k in steps if k >= new_step]:  # the redo branch is gone
         del steps[k]
-    steps[new_step] = Record(tuple(box), tuple(image.size), before, after)
+    steps[new_step] = Record(tuple(box), tuple(image.size), before, after,
+                             tuple((tuple(b), bf, af) for b, bf, af in more))
     for k in sorted(steps)[:-MAX_STEPS]:
         del steps[k]
     image[COUNTER] = new_step
@@ -100,7 +103,7 @@ def _write_boxes(image, writes: list) -> None:
     pixels.write_stored(image, buf)
 
 
-def sync_image(image) -> Optional[str]:
+def sync_image(image) -> str | None:
     """Bring one image's pixels to the step its counter names. Returns a warning or None."""
     uid = image.session_uid
     if uid not in _shown:
@@ -120,6 +123,7 @@ def sync_image(image) -> Optional[str]:
             missing = True
         else:
             writes.append((rec.box, rec.before))
+            writes.extend((b, bf) for b, bf, _af in rec.more)
         shown -= 1
     while shown < target:            # redo: oldest first
         shown += 1
@@ -128,6 +132,7 @@ def sync_image(image) -> Optional[str]:
             missing = True
         else:
             writes.append((rec.box, rec.after))
+            writes.extend((b, af) for b, _bf, af in rec.more)
     if writes:
         _write_boxes(image, writes)
     _shown[uid] = target

@@ -24,7 +24,7 @@ nothing can be left behind in a window or workspace the user switched away from.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from . import jobs
 
@@ -35,17 +35,17 @@ TICK_S = 0.1     # how often the session's timer polls the job
 
 # Every live session, started and not yet torn down: the running flag of each operator
 # (see :func:`busy`) and what the panel draws.
-_LIVE: dict[int, "JobSession"] = {}
+_LIVE: dict[int, JobSession] = {}
 
 
 class JobSession:
     """One job of the operator ``owner`` (its ``bl_idname``, e.g. "mapsmith.depth_relief")."""
 
-    def __init__(self, job: "jobs.Job", owner: str, label: str = ""):
+    def __init__(self, job: jobs.Job, owner: str, label: str = ""):
         self.job = job
         self.owner = owner
         self.label = label or owner
-        self._redraw: Optional[Callable[[], None]] = None   # tags the panels for redraw
+        self._redraw: Callable[[], None] | None = None   # tags the panels for redraw
         self._wm = None
         self._timer = None
         self._window = 0                # as_pointer() of the window the job was started in
@@ -55,7 +55,7 @@ class JobSession:
 
     # -- start -------------------------------------------------------------------------
     def start(self, wm=None, window=None, area=None,
-              redraw: Optional[Callable[[], None]] = None) -> "JobSession":
+              redraw: Callable[[], None] | None = None) -> JobSession:
         """Start the job; with a window (the UI), add this session's timer to it and redraw
         the panels (``redraw``) as the job moves on."""
         _LIVE[id(self)] = self

@@ -12,9 +12,10 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
-from ..core.errors import CancelToken, Cancelled, MapsmithError
+from ..core.errors import Cancelled, CancelToken, MapsmithError
 from ..providers.cache import CacheMiss, only_cached
 
 RUNNING = "RUNNING"
@@ -40,7 +41,7 @@ class Job:
         self._progress = 0.0
         self._text = ""
         self.result: Any = None
-        self.error: Optional[str] = None
+        self.error: str | None = None
         self.token = CancelToken(on_progress=self._set_progress)
         self._thread = threading.Thread(target=self._run, name=f"mapsmith-{label}", daemon=True)
         self.started_at = 0.0
@@ -52,7 +53,7 @@ class Job:
             if text:
                 self._text = text
 
-    def _finish(self, state: str, result: Any = None, error: Optional[str] = None) -> None:
+    def _finish(self, state: str, result: Any = None, error: str | None = None) -> None:
         with self._lock:
             if self._state != RUNNING:  # cancelled meanwhile: drop the late result
                 return
@@ -60,7 +61,7 @@ class Job:
             if state == DONE:
                 self._progress = 1.0
 
-    def _outcome(self) -> tuple[str, Any, Optional[str]]:
+    def _outcome(self) -> tuple[str, Any, str | None]:
         """Run the work here: (state, result, error). :class:`CacheMiss` passes through."""
         work = self._work
         if work is None:              # released before the thread got to it
@@ -86,7 +87,7 @@ class Job:
         self._finish(*self._outcome())
 
     # -- main-thread side --------------------------------------------------------------
-    def start(self) -> "Job":
+    def start(self) -> Job:
         self.started_at = time.monotonic()
         self._thread.start()
         return self
@@ -140,7 +141,7 @@ class Job:
                 self._state = CANCELLED
                 self.error = "Cancelled"
 
-    def wait(self, interval: float = 0.01, timeout: Optional[float] = None) -> str:
+    def wait(self, interval: float = 0.01, timeout: float | None = None) -> str:
         """Poll until the job ends: the headless path (timers never fire in a bpy script)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while (state := self.poll()) == RUNNING:
@@ -150,5 +151,5 @@ class Job:
             time.sleep(interval)
         return state
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)

@@ -7,7 +7,6 @@ objects at the 3D cursor, upright and facing the front view (-Y).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -15,7 +14,7 @@ import bpy
 
 
 def build(name: str, co: np.ndarray, loop_vertex: np.ndarray, poly_start: np.ndarray,
-          loop_uv: np.ndarray) -> "bpy.types.Mesh":
+          loop_uv: np.ndarray) -> bpy.types.Mesh:
     """A mesh from flat arrays: vertex coordinates (V, 3), each loop's vertex (L,), each
     polygon's first loop (P,) and each loop's UV (L, 2). Blender 4.x derives a polygon's
     size from the next one's start (``loop_total`` is read-only) and the edges itself."""
@@ -32,7 +31,7 @@ def build(name: str, co: np.ndarray, loop_vertex: np.ndarray, poly_start: np.nda
     return mesh
 
 
-def from_relief(name: str, rm) -> "bpy.types.Mesh":
+def from_relief(name: str, rm) -> bpy.types.Mesh:
     """A mesh from a :class:`core.relief_mesh.ReliefMesh`."""
     return build(name, rm.co, rm.loop_vertex, rm.poly_start, rm.loop_uv)
 
@@ -42,7 +41,7 @@ def plane_size(width_px: int, height_px: int, height: float = 1.0) -> tuple[floa
     return width_px / height_px * height, height
 
 
-def plane(name: str, size_x: float, size_y: float) -> "bpy.types.Mesh":
+def plane(name: str, size_x: float, size_y: float) -> bpy.types.Mesh:
     """One quad centred on the origin in the XY plane, facing +Z, UVs covering the image."""
     hx, hy = size_x / 2.0, size_y / 2.0
     co = np.array([[-hx, -hy, 0], [hx, -hy, 0], [hx, hy, 0], [-hx, hy, 0]], np.float32)
@@ -50,7 +49,7 @@ def plane(name: str, size_x: float, size_y: float) -> "bpy.types.Mesh":
     return build(name, co, np.arange(4), np.zeros(1), uv)
 
 
-def resize_plane(mesh: "bpy.types.Mesh", size_x: float, size_y: float) -> None:
+def resize_plane(mesh: bpy.types.Mesh, size_x: float, size_y: float) -> None:
     """Scale a plane made by :func:`plane` (or any mesh) to a new size in place."""
     n = len(mesh.vertices)
     co = np.empty(n * 3, np.float32)
@@ -64,8 +63,8 @@ def resize_plane(mesh: "bpy.types.Mesh", size_x: float, size_y: float) -> None:
     mesh.update()
 
 
-def add_object(context, name: str, mesh: "bpy.types.Mesh",
-               material: Optional["bpy.types.Material"] = None) -> "bpy.types.Object":
+def add_object(context, name: str, mesh: bpy.types.Mesh,
+               material: bpy.types.Material | None = None) -> bpy.types.Object:
     """Link a new object at the 3D cursor, upright and facing the front view (-Y), like
     Images as Planes; it becomes the only selected and the active object."""
     obj = bpy.data.objects.new(name, mesh)
@@ -85,6 +84,6 @@ def place_upright(context, obj) -> None:
     obj.rotation_euler = (math.pi / 2.0, 0.0, 0.0)   # local +Z (the front) -> world -Y
 
 
-def smooth_shading(mesh: "bpy.types.Mesh") -> None:
+def smooth_shading(mesh: bpy.types.Mesh) -> None:
     mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
     mesh.update()

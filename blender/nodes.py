@@ -17,8 +17,6 @@ space of an image that already holds pixels wipes or converts them.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 import bpy
@@ -47,7 +45,7 @@ def find_tagged(collection, source, role: str):
 
 
 def result_image(source, role: str, px: np.ndarray, *, non_color: bool,
-                 float_buffer: bool = False, reuse: str = "") -> "bpy.types.Image":
+                 float_buffer: bool = False, reuse: str = "") -> bpy.types.Image:
     """A packed image named "<stem> <role>" holding ``px`` (top row first).
 
     Packed, so it survives save + reopen (a generated image that is not comes back black).
@@ -75,26 +73,26 @@ def result_image(source, role: str, px: np.ndarray, *, non_color: bool,
 # Materials
 # ---------------------------------------------------------------------------------------------
 
-def node_tree(material: "bpy.types.Material") -> "bpy.types.ShaderNodeTree":
+def node_tree(material: bpy.types.Material) -> bpy.types.ShaderNodeTree:
     """The material's node tree, creating it the way the UI's "Use Nodes" does (< 5.0)."""
     if material.node_tree is None or (bpy.app.version < (5, 0, 0) and not material.use_nodes):
         material.use_nodes = True
     return material.node_tree
 
 
-def new_material(source, role: str) -> "bpy.types.Material":
+def new_material(source, role: str) -> bpy.types.Material:
     name = datablocks.unique_name(bpy.data.materials, f"{source.stem} {role}")
     material = tag(bpy.data.materials.new(name), source, role)
     node_tree(material)
     return material
 
 
-def material_for(source, role: str) -> "bpy.types.Material":
+def material_for(source, role: str) -> bpy.types.Material:
     """Mapsmith's material for this source and role, found again on a re-run, else new."""
     return find_tagged(bpy.data.materials, source, role) or new_material(source, role)
 
 
-def _find(tree, bl_idname: str, name: Optional[str] = None):
+def _find(tree, bl_idname: str, name: str | None = None):
     for node in tree.nodes:
         if node.bl_idname == bl_idname and (name is None or node.name == name):
             return node
@@ -122,7 +120,7 @@ def _place(node, location) -> None:
         node.location = location
 
 
-def principled(material: "bpy.types.Material"):
+def principled(material: bpy.types.Material):
     """(Principled BSDF, Material Output) of the material, created and linked if missing."""
     tree = node_tree(material)
     output = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial"
@@ -148,7 +146,7 @@ def _origin(bsdf):
 
 
 def image_node(tree, bsdf, image, *, name: str, label: str, row: int,
-               extension: str = "EXTEND") -> "bpy.types.ShaderNodeTexImage":
+               extension: str = "EXTEND") -> bpy.types.ShaderNodeTexImage:
     """An Image Texture node for ``image``, in the texture column at ``row`` (0 = top).
 
     EXTEND (not REPEAT) so the photo's edge does not bleed across the plane's border.
@@ -194,7 +192,7 @@ def unlink_alpha(material, tree, bsdf) -> None:
 
 
 def link_normal_map(tree, bsdf, tex, *, strength: float = 1.0, uv_map: str = "",
-                    row: int = 2, space: str = "TANGENT") -> "bpy.types.ShaderNodeNormalMap":
+                    row: int = 2, space: str = "TANGENT") -> bpy.types.ShaderNodeNormalMap:
     """Image (Non-Color) -> Normal Map (tangent space, or ``space``) -> BSDF Normal."""
     x, y = _origin(bsdf)
     nmap = _node(tree, "ShaderNodeNormalMap", "Mapsmith Normal Map", "Normal Map",
@@ -209,7 +207,7 @@ def link_normal_map(tree, bsdf, tex, *, strength: float = 1.0, uv_map: str = "",
 
 def link_displacement(material, tree, bsdf, output, tex, *, scale: float,
                       midlevel: float = 0.0, row: int = 3,
-                      method: str = "BOTH") -> "bpy.types.ShaderNodeDisplacement":
+                      method: str = "BOTH") -> bpy.types.ShaderNodeDisplacement:
     """Height image -> Displacement -> Material Output; true displacement plus bump (or
     ``method``).
 
@@ -258,7 +256,7 @@ def remove_nodes(tree, *names: str) -> None:
             tree.nodes.remove(node)
 
 
-def frame(tree, name: str, label: str, children) -> "bpy.types.NodeFrame":
+def frame(tree, name: str, label: str, children) -> bpy.types.NodeFrame:
     """A labelled frame around ``children``, keeping their places in the view."""
     node = _node(tree, "NodeFrame", name, label)
     node.label_size = 16
@@ -279,14 +277,14 @@ def tidy_output(bsdf, output) -> None:
 # The photo itself
 # ---------------------------------------------------------------------------------------------
 
-def photo_image(source) -> "bpy.types.Image":
+def photo_image(source) -> bpy.types.Image:
     """The source's Blender image; for the last render (no image to use), a packed copy."""
     if source.image is not None:
         return source.image
     return result_image(source, "photo", source.rgba, non_color=False, reuse="photo")
 
 
-def photo_material(source, role: str, photo: "bpy.types.Image", *, reuse: bool = False):
+def photo_material(source, role: str, photo: bpy.types.Image, *, reuse: bool = False):
     """A material "<stem> <role>" showing ``photo`` as Base Color; with ``reuse``, the one
     Mapsmith made before for the same source and role is updated instead.
 
@@ -310,7 +308,7 @@ def photo_material(source, role: str, photo: "bpy.types.Image", *, reuse: bool =
 _SHADELESS_NODES = ("Mapsmith Shadeless", "Mapsmith Transparent", "Mapsmith Shadeless Mix")
 
 
-def set_shader(material: "bpy.types.Material", shader: str) -> None:
+def set_shader(material: bpy.types.Material, shader: str) -> None:
     """PRINCIPLED: the photo lit like any surface. EMISSION: lit, and glowing with the photo's
     colours (Principled's Emission). SHADELESS: only the photo's own colours, unlit (an
     Emission shader, mixed with Transparent by the alpha the BSDF gets), for reference planes.

@@ -16,7 +16,7 @@ from ..core.errors import SourceError
 NON_COLOR = "Non-Color"
 
 
-def read_stored(image: "bpy.types.Image") -> np.ndarray:
+def read_stored(image: bpy.types.Image) -> np.ndarray:
     """The pixel buffer exactly as Blender stores it: float32 (H, W, 4), BOTTOM row first.
 
     For code that writes regions back (cleanup, its undo); everything else uses :func:`read`.
@@ -27,13 +27,13 @@ def read_stored(image: "bpy.types.Image") -> np.ndarray:
     return buf.reshape(height, width, 4)
 
 
-def write_stored(image: "bpy.types.Image", buf: np.ndarray) -> None:
+def write_stored(image: bpy.types.Image, buf: np.ndarray) -> None:
     """Write a whole bottom-row-first buffer (as :func:`read_stored` gives), then update."""
     image.pixels.foreach_set(np.ascontiguousarray(buf, dtype=np.float32).ravel())
     image.update()
 
 
-def read(image: "bpy.types.Image") -> np.ndarray:
+def read(image: bpy.types.Image) -> np.ndarray:
     """The image's pixels as stored (float32 (H, W, 4), top row first).
 
     Byte images give their 8-bit values / 255 in the image's own colour space; float images
@@ -45,15 +45,15 @@ def read(image: "bpy.types.Image") -> np.ndarray:
     return read_stored(image)[::-1]
 
 
-def is_linear(image: "bpy.types.Image") -> bool:
+def is_linear(image: bpy.types.Image) -> bool:
     """True when the values from :func:`read` are scene-linear rather than display-encoded."""
     if image.colorspace_settings.is_data:
         return False
-    return bool(image.is_float) or image.colorspace_settings.name in ("Linear", "Linear Rec.709",
-                                                                    "Linear sRGB", "Linear CIE-XYZ D65")
+    linear = ("Linear", "Linear Rec.709", "Linear sRGB", "Linear CIE-XYZ D65")
+    return bool(image.is_float) or image.colorspace_settings.name in linear
 
 
-def read_display_uint8(image: "bpy.types.Image") -> np.ndarray:
+def read_display_uint8(image: bpy.types.Image) -> np.ndarray:
     """uint8 (H, W, 4) sRGB-encoded, what an image service expects to receive."""
     return display_uint8(read(image), is_linear(image))
 
@@ -72,7 +72,7 @@ def display_uint8(px: np.ndarray, linear: bool, rows_per_block: int = 256) -> np
     return out
 
 
-def write(image: "bpy.types.Image", pixels: np.ndarray) -> None:
+def write(image: bpy.types.Image, pixels: np.ndarray) -> None:
     """Write float (H, W, 4) top-first pixels of the image's exact size, then update it."""
     width, height = image.size
     pixels = np.asarray(pixels, dtype=np.float32)
@@ -93,7 +93,7 @@ def as_rgba_float(px: np.ndarray) -> np.ndarray:
 
 
 def new_image(name: str, pixels: np.ndarray, *, non_color: bool = False,
-              float_buffer: bool = False, alpha: bool = True) -> "bpy.types.Image":
+              float_buffer: bool = False, alpha: bool = True) -> bpy.types.Image:
     """A new generated image holding ``pixels`` (top-first; any layout :func:`as_rgba_float` takes).
 
     The colour space is set BEFORE the pixels are written: changing it afterwards wipes or
@@ -108,7 +108,7 @@ def new_image(name: str, pixels: np.ndarray, *, non_color: bool = False,
     return image
 
 
-def pack(image: "bpy.types.Image") -> None:
+def pack(image: bpy.types.Image) -> None:
     """Keep a generated image inside the .blend (as PNG, or OpenEXR for float)."""
     image.file_format = "OPEN_EXR" if image.is_float else "PNG"
     image.pack()

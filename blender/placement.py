@@ -13,6 +13,7 @@ import dataclasses
 import math
 
 import bpy
+
 from mathutils import Euler, Vector
 
 from ..core import plane_size
@@ -80,6 +81,6 @@ def resolve(context, size_px: tuple[int, int], *, align: str, at_cursor: bool, s
     return Placement(size, location, rotation)
 
 
-def apply(obj: "bpy.types.Object", placement: Placement) -> None:
+def apply(obj: bpy.types.Object, placement: Placement) -> None:
     obj.location = placement.location
     obj.rotation_euler = placement.rotation

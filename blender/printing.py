@@ -16,6 +16,7 @@ import pathlib
 import numpy as np
 
 import bpy
+
 from mathutils import Matrix, Vector
 
 from ..core.errors import InputError
@@ -220,7 +221,7 @@ def export(context, obj, path: pathlib.Path, fmt: str) -> None:
             tmp.unlink()
 
 
-def lithophane_material(source, mm_per_bu: float = 1000.0) -> "bpy.types.Material":
+def lithophane_material(source, mm_per_bu: float = 1000.0) -> bpy.types.Material:
     """White plastic that shows the picture when lit from behind (Cycles): a
     translucent surface over an absorbing volume, so light fades with the thickness it
     crosses, as in white PLA (about half the light through 0.8 mm, a tenth through 3 mm)."""

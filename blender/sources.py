@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from typing import Optional
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from . import pixels
 @dataclasses.dataclass
 class Source:
     name: str                                # for naming results: "<name> relief", ...
-    image: Optional["bpy.types.Image"]       # None for the render result (read back from disk)
+    image: bpy.types.Image | None       # None for the render result (read back from disk)
     rgba: np.ndarray                         # uint8 (H, W, 4), top row first, display-referred
 
     @property
@@ -39,7 +38,7 @@ class Source:
                                        ".tiff", ".bmp", ".tga", ".hdr"} else self.name
 
 
-def active_texture_node(obj) -> Optional["bpy.types.ShaderNodeTexImage"]:
+def active_texture_node(obj) -> bpy.types.ShaderNodeTexImage | None:
     """The active Image Texture node of the object's active material, if any."""
     if obj is None:
         return None
@@ -54,7 +53,7 @@ def active_texture_node(obj) -> Optional["bpy.types.ShaderNodeTexImage"]:
     return None
 
 
-def shader_editor_node(space) -> Optional["bpy.types.ShaderNodeTexImage"]:
+def shader_editor_node(space) -> bpy.types.ShaderNodeTexImage | None:
     """The active Image Texture node (with an image) of a Shader Editor's edited tree."""
     if space is None or space.type != "NODE_EDITOR" or space.tree_type != "ShaderNodeTree":
         return None
@@ -65,7 +64,7 @@ def shader_editor_node(space) -> Optional["bpy.types.ShaderNodeTexImage"]:
     return None
 
 
-def find_image(context, name: str = "") -> Optional["bpy.types.Image"]:
+def find_image(context, name: str = "") -> bpy.types.Image | None:
     """The Blender image the operator should use (None means: the last render)."""
     if name:
         image = bpy.data.images.get(name)
@@ -124,7 +123,7 @@ def source_problem(context) -> str:
     return NO_SOURCE
 
 
-def _read_render_result(image) -> Optional[np.ndarray]:
+def _read_render_result(image) -> np.ndarray | None:
     """The render's pixels, or None when there is no render to read (none yet, or the file
     was reopened: Blender keeps the Render Result image but not its pixels)."""
     from PIL import Image as PILImage

@@ -48,6 +48,9 @@ def scatter(buf: np.ndarray, box: tuple, shift: tuple, values: np.ndarray,
     """Write ``values`` where ``where`` into the box (shifted coordinates) of ``buf``, in
     place, wrapping around its edges."""
     x0, y0, x1, y1 = box
+    if shift == (0, 0):
+        buf[y0:y1, x0:x1][where] = values[where]
+        return
     h, w = buf.shape[:2]
     rows = _axis_indices(y0, y1, shift[0], h)
     cols = _axis_indices(x0, x1, shift[1], w)

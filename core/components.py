@@ -54,7 +54,20 @@ def label(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray, int]:
     a = np.repeat(np.arange(n), count)
     b = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count,
                                                                     count))
+    parent = join(n, a, b)
+    roots, run_label = np.unique(parent, return_inverse=True)
+    lengths = ends - starts
+    flat = np.repeat(rows * m.shape[1] + starts, lengths) + (
+        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    labels.reshape(-1)[flat] = np.repeat(run_label.astype(np.int32) + 1, lengths)
+    return labels, len(roots)
+
+
+def join(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Union-find of ``n`` items joined in pairs (a[k], b[k]): each item's root (the smallest
+    item of its set), int (n,). Vectorised label propagation with pointer jumping."""
     parent = np.arange(n)
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     if a.size:
         while True:
             low = np.minimum(parent[a], parent[b])
@@ -69,12 +82,7 @@ def label(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray, int]:
                 parent = jumped
             if np.array_equal(parent, before):
                 break
-    roots, run_label = np.unique(parent, return_inverse=True)
-    lengths = ends - starts
-    flat = np.repeat(rows * m.shape[1] + starts, lengths) + (
-        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-    labels.reshape(-1)[flat] = np.repeat(run_label.astype(np.int32) + 1, lengths)
-    return labels, len(roots)
+    return parent
 
 
 def sizes(labels: np.ndarray, count: int) -> np.ndarray:

@@ -8,7 +8,7 @@ escapes is a bug, reported as an internal error by the job runner.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class MapsmithError(Exception):
@@ -31,7 +31,7 @@ class SourceError(MapsmithError):
 class ProviderError(MapsmithError):
     """A provider (a service or the offline models) could not deliver."""
 
-    def __init__(self, message: str, *, status: Optional[int] = None, retryable: bool = False):
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
@@ -47,7 +47,7 @@ class Cancelled(MapsmithError):
 class CancelToken:
     """Handed to long work: check it between steps; raise :class:`Cancelled` when set."""
 
-    def __init__(self, on_progress: Optional[Callable[[float, str], None]] = None):
+    def __init__(self, on_progress: Callable[[float, str], None] | None = None):
         self._event = threading.Event()
         self._on_progress = on_progress
 
@@ -71,6 +71,14 @@ class CancelToken:
         self.check()
         if self._on_progress is not None:
             self._on_progress(max(0.0, min(1.0, fraction)), text)
+
+    def part(self, start: float, end: float, prefix: str = "") -> CancelToken:
+        """A token for one part of the work: its progress 0..1 shows as ``start``..``end``
+        of this one (one progress bar for several requests); cancelling is shared."""
+        sub = CancelToken(lambda f, text: self.progress(start + (end - start) * f,
+                                                        prefix + text))
+        sub._event = self._event
+        return sub
 
 
 NEVER_CANCELLED = CancelToken()

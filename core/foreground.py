@@ -20,8 +20,6 @@ joint), labelled through the runs of each row and a vectorised union of touching
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from . import masks
@@ -118,8 +116,8 @@ def hysteresis(depth: np.ndarray, low: float, high: float) -> np.ndarray:
     return (labels >= 0) & seeded[np.maximum(labels, 0)]
 
 
-def foreground(depth: np.ndarray, *, alpha: Optional[np.ndarray] = None,
-               level: Optional[float] = None, min_island: float = DEFAULT_MIN_ISLAND,
+def foreground(depth: np.ndarray, *, alpha: np.ndarray | None = None,
+               level: float | None = None, min_island: float = DEFAULT_MIN_ISLAND,
                hole_area: float = DEFAULT_HOLE_AREA) -> np.ndarray:
     """The subject of ``depth`` (H, W) float 0..1 as a bool (H, W) mask (see the module
     docstring). ``alpha`` (same size, 0..1) is a person mask to use instead of the depth;

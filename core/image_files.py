@@ -13,7 +13,6 @@ import binascii
 import dataclasses
 import io
 import math
-from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -39,9 +38,9 @@ class Limits:
     """What a service accepts. ``formats`` is in order of preference (lossless first)."""
 
     formats: tuple = ("PNG", "JPEG")
-    max_pixels: Optional[int] = None
-    max_side: Optional[int] = None
-    max_bytes: Optional[int] = None
+    max_pixels: int | None = None
+    max_side: int | None = None
+    max_bytes: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,8 +132,8 @@ def answer_bytes(size: tuple, fmt: str, *, in_json: bool = False) -> int:
     return int(n * (4 / 3 if in_json else 1)) + ANSWER_SLACK
 
 
-def decode(data: bytes, *, service: str, mode: Optional[str] = None,
-           size: Optional[tuple] = None) -> np.ndarray:
+def decode(data: bytes, *, service: str, mode: str | None = None,
+           size: tuple | None = None) -> np.ndarray:
     """Bytes from a service -> numpy, or a :class:`ProviderError` naming the service.
 
     ``mode`` ("L", "RGB", "RGBA") converts the result; asking for "RGBA" from an image without
@@ -212,8 +211,8 @@ def fit(array: np.ndarray, limits: Limits, *, service: str) -> Fitted:
     raise ProviderError(f"{service}: the image cannot be made small enough for the service")
 
 
-def decode_base64(text, *, service: str, mode: Optional[str] = None,
-                  size: Optional[tuple] = None) -> np.ndarray:
+def decode_base64(text, *, service: str, mode: str | None = None,
+                  size: tuple | None = None) -> np.ndarray:
     """A base64 image from a JSON answer (a ``data:`` URL prefix is tolerated) -> numpy."""
     if not isinstance(text, str) or not text:
         raise ProviderError(f"{service}: the answer holds no image")

@@ -16,7 +16,6 @@ size of an image shown ``long_side`` long (:func:`extent`).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -57,7 +56,7 @@ def _box_reduce(img: np.ndarray, fy: int, fx: int) -> np.ndarray:
 
 
 def resize(img: np.ndarray, height: int, width: int, *,
-           filter: Optional[str] = None) -> np.ndarray:
+           filter: str | None = None) -> np.ndarray:
     """Resample to ``height`` x ``width``.
 
     ``filter``:
@@ -185,7 +184,7 @@ def masked_blur(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarra
     return out
 
 
-def dilate(mask: np.ndarray, radius_y: int, radius_x: Optional[int] = None) -> np.ndarray:
+def dilate(mask: np.ndarray, radius_y: int, radius_x: int | None = None) -> np.ndarray:
     """Rectangular dilation (a running maximum over 2r+1 along each axis; ``radius_x``
     defaults to ``radius_y``) of a bool or grey (H, W) mask; outside the image counts as 0.
     Window doubling: log2(window) whole-array maxima per axis, whatever the radius."""
@@ -346,7 +345,8 @@ def extent(height_px: int, width_px: int, long_side: float) -> tuple[float, floa
 # -- colour: sRGB transfer functions (IEC 61966-2-1) and float -> byte ---------------
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+    curve = np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return curve.astype(np.float32)
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ Everything is whole-array numpy: a 4K mask grows by 100 px in well under a secon
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -34,7 +33,7 @@ def as_mask(mask: np.ndarray) -> np.ndarray:
     return np.clip(m, 0, 255).astype(np.uint8)
 
 
-def binarise(mask: np.ndarray, shape: Optional[tuple] = None, *,
+def binarise(mask: np.ndarray, shape: tuple | None = None, *,
              threshold: int = 0) -> np.ndarray:
     """Exactly 0/255 (what ClipDrop requires): values above ``threshold`` become 255.
 
@@ -47,7 +46,7 @@ def binarise(mask: np.ndarray, shape: Optional[tuple] = None, *,
     return np.where(m > threshold, 255, 0).astype(np.uint8)
 
 
-def bbox(mask: np.ndarray, margin: int = 0, *, fraction: float = 0.0) -> Optional[tuple]:
+def bbox(mask: np.ndarray, margin: int = 0, *, fraction: float = 0.0) -> tuple | None:
     """(x0, y0, x1, y1), ends exclusive, of the set pixels plus a context margin, clamped to
     the image; ``None`` for an empty mask. The margin is ``margin`` pixels or ``fraction`` of
     the box's longer side, whichever is larger."""

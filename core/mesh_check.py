@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional, Tuple
 
 import numpy as np
 
@@ -59,12 +58,12 @@ class Polygons:
 
 @dataclasses.dataclass
 class Report:
-    size_mm: Tuple[float, float, float]
+    size_mm: tuple[float, float, float]
     volume_cm3: float
     triangles: int
     bodies: int
     manifold: dict                      # relief_mesh.check_manifold's answer
-    thinnest_wall_mm: Optional[float] = None
+    thinnest_wall_mm: float | None = None
 
     @property
     def watertight(self) -> bool:
@@ -82,7 +81,7 @@ def lay_on_bed(co: np.ndarray) -> np.ndarray:
     return co + shift
 
 
-def size_of(co: np.ndarray) -> Tuple[float, float, float]:
+def size_of(co: np.ndarray) -> tuple[float, float, float]:
     span = np.asarray(co, dtype=np.float64).max(axis=0) - np.asarray(co).min(axis=0)
     return float(span[0]), float(span[1]), float(span[2])
 
@@ -127,7 +126,7 @@ def count_bodies(mesh: Polygons) -> int:
     return int(np.unique(body_labels(mesh)[mesh.loop_vertex]).size)
 
 
-def largest_body(mesh: Polygons) -> Tuple[Polygons, int, float]:
+def largest_body(mesh: Polygons) -> tuple[Polygons, int, float]:
     """The part with the most faces alone (vertices compacted), how many other parts were
     left out, and the fraction of the faces they had."""
     labels = body_labels(mesh)

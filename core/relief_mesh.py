@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional, Tuple
 
 import numpy as np
 
@@ -105,7 +104,7 @@ class ReliefMesh:
     poly_start: np.ndarray  # int32 (P,) index of each polygon's first loop
     poly_size: np.ndarray  # int32 (P,) 3 or 4
     loop_uv: np.ndarray  # float32 (L, 2)
-    grid_shape: Tuple[int, int]  # (rows, cols) of the vertex grid
+    grid_shape: tuple[int, int]  # (rows, cols) of the vertex grid
     grid_index: np.ndarray  # int32 (n_front,) flat grid index of each front vertex
     n_front: int = 0  # front vertices; back copies (if solid) follow
     n_front_polys: int = 0
@@ -147,7 +146,7 @@ class ReliefMesh:
 # --------------------------------------------------------------------------------------------
 
 
-def grid_shape(image_shape: Tuple[int, int], resolution: int) -> Tuple[int, int]:
+def grid_shape(image_shape: tuple[int, int], resolution: int) -> tuple[int, int]:
     """(rows, cols) of the vertex grid: ``resolution`` along the long side, aspect kept."""
     h, w = int(image_shape[0]), int(image_shape[1])
     res = _check_resolution(resolution)
@@ -305,7 +304,7 @@ def heights_only(depth, resolution: int = DEFAULT_RESOLUTION, *,
                  relief_height: float = DEFAULT_RELIEF_HEIGHT,
                  smoothing: float = DEFAULT_SMOOTHING, long_side: float = DEFAULT_LONG_SIDE,
                  compression: str = "GRADIENT", detail: float = DEFAULT_DETAIL,
-                 engrave: bool = False, background_level: Optional[float] = None,
+                 engrave: bool = False, background_level: float | None = None,
                  alpha=None, min_island: float = DEFAULT_MIN_ISLAND) -> np.ndarray:
     """The (rows, cols) float32 grid of front heights in metres, row 0 = top of the image.
 
@@ -462,7 +461,7 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
                     engrave: bool = False, smoothing: float = DEFAULT_SMOOTHING,
                     background: str = "CUT", solid: bool = False,
                     thickness: float = DEFAULT_THICKNESS,
-                    background_level: Optional[float] = None, alpha=None,
+                    background_level: float | None = None, alpha=None,
                     min_island: float = DEFAULT_MIN_ISLAND,
                     smooth_outline: bool = True) -> ReliefMesh:
     """Build a relief mesh from a depth map (see the module docstring for the layout).

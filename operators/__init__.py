@@ -1,7 +1,20 @@
 """Operators: one module per capability; ``classes`` is what ``register()`` registers."""
 
-from . import (background, batch, cleanup, connection, export_print, job_control, keys,
-               lithophane, material, models, normals, open_image, relief)
+from . import (
+               background,
+               batch,
+               cleanup,
+               connection,
+               export_print,
+               job_control,
+               keys,
+               lithophane,
+               material,
+               models,
+               normals,
+               open_image,
+               relief,
+)
 
 classes = (
     relief.MAPSMITH_OT_depth_relief,

@@ -50,7 +50,8 @@ class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy
 
     image: image_prop()
     provider: provider_prop("background")
-    mode: EnumProperty(name="Mode", items=MODES, default="CUTOUT")
+    mode: EnumProperty(name="Mode", items=MODES, default="CUTOUT",
+                       description="What the background removal makes")
     height: FloatProperty(
         name="Plane Height", default=1.0, min=0.001, soft_max=100.0,
         subtype="DISTANCE", unit="LENGTH", description="Height of the cutout plane")

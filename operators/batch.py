@@ -20,6 +20,7 @@ import threading
 import numpy as np
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
 from .. import preferences, providers
@@ -71,8 +72,10 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
     needs_source = False
     needs_provider = False
 
-    source: EnumProperty(name="Input", items=INPUTS, default="FOLDER")
-    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"})
+    source: EnumProperty(name="Input", items=INPUTS, default="FOLDER",
+                         description="Where the images of the batch come from")
+    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"},
+                              description="The image files to process (with Directory)")
     directory: StringProperty(name="Directory", subtype="DIR_PATH", options={"SKIP_SAVE"},
                               description="Folder of the files in Files")
     folder: StringProperty(name="Folder", subtype="DIR_PATH",
@@ -89,8 +92,10 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                            description="Where the maps and batch_report.json/.csv go "
                                        "(created if missing)")
     maps: EnumProperty(name="Maps", items=MAP_ITEMS, options={"ENUM_FLAG"},
-                       default={"NORMAL", "DEPTH", "MASK"})
-    subject: EnumProperty(name="Subject", items=SUBJECTS, default="PORTRAIT")
+                       default={"NORMAL", "DEPTH", "MASK"},
+                       description="Which maps to make for each image")
+    subject: EnumProperty(name="Subject", items=SUBJECTS, default="PORTRAIT",
+                          description="Portraits ask the providers; textures are made here")
     overwrite: BoolProperty(
         name="Overwrite", default=False,
         description="Make every map again; off: inputs whose maps exist and are newer are "
@@ -298,9 +303,10 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
     def _report_end(self, context, state, payload, error):
         if state == "CANCELLED":
             output = self._plan_info[0]
-            self.report({"WARNING"}, "Batch Maps stopped: the item in progress is finished, "
-                        f"the rest is not run; {batch.REPORT_JSON} in {output} lists what was "
-                        "made. Run it again to resume")
+            self.report({"WARNING"}, rpt_(
+                "Batch Maps stopped: the item in progress is finished, the rest is not run; "
+                "{report} in {folder} lists what was made. Run it again to resume").format(
+                    report=batch.REPORT_JSON, folder=output))
             return {"CANCELLED"}
         return super()._report_end(context, state, payload, error)
 
@@ -310,7 +316,8 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         json_path = os.path.join(output, batch.REPORT_JSON)
         for item in report.items:
             if item.status == batch.FAILED:
-                self.report({"WARNING"}, f"{item.input}: {item.message}")
+                self.report({"WARNING"}, rpt_("{item}: {message}").format(
+                    item=item.input, message=item.message))
         note = ""
         if load:
             note = self._load_sequences(context, report, frames)
@@ -388,8 +395,10 @@ class MAPSMITH_OT_batch_choose_files(bpy.types.Operator):
     bl_label = "Choose Files..."
     bl_options = {"REGISTER"}      # Batch Maps is its own undo step; the files are only read
 
-    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"})
-    directory: StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"})
+    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"},
+                              description="The image files chosen")
+    directory: StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"},
+                              description="The folder of the files chosen")
     filter_image: BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
     filter_folder: BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
 

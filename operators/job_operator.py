@@ -30,7 +30,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import bpy
 from bpy.app.translations import pgettext_rpt as rpt_

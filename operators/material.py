@@ -49,7 +49,10 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, Job
     height: FloatProperty(
         name="Plane Height", default=1.0, min=0.001, soft_max=100.0,
         subtype="DISTANCE", unit="LENGTH", description="Height of the photo plane")
-    normal_strength: FloatProperty(name="Normal Strength", default=1.0, min=0.0, soft_max=5.0)
+    normal_strength: FloatProperty(
+        name="Normal Strength", default=1.0, min=0.0, soft_max=5.0,
+        description="How strongly the normal map bends the light on the plane (the Normal Map "
+                    "node's Strength)")
     displacement: FloatProperty(
         name="Displacement", default=0.1, min=0.0, soft_max=1.0,
         subtype="DISTANCE", unit="LENGTH",

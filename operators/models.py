@@ -9,6 +9,7 @@ resumes), only with Blender's online access on, into the extension's user folder
 import pathlib
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import EnumProperty
 
 from .. import preferences
@@ -82,12 +83,14 @@ class MAPSMITH_OT_remove_model(bpy.types.Operator):
         try:
             found = downloads.remove(info, folder)
         except OSError as err:
-            self.report({"ERROR"}, f"Could not delete {info.label} from {folder} ({err}); "
-                                   "close anything using it and try again")
+            self.report({"ERROR"}, rpt_("Could not delete {model} from {folder} ({error}); "
+                                        "close anything using it and try again").format(
+                                            model=info.label, folder=folder, error=err))
             return {"CANCELLED"}
         learned.forget(folder)
         if not found:
-            self.report({"INFO"}, f"{info.label} was not installed")
+            self.report({"INFO"}, rpt_("{model} was not installed").format(model=info.label))
         else:
-            self.report({"INFO"}, f"{info.label} removed; the built-in method is used again")
+            self.report({"INFO"}, rpt_("{model} removed; the built-in method is used again")
+                        .format(model=info.label))
         return {"FINISHED"}

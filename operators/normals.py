@@ -1,6 +1,7 @@
 """mapsmith.normal_map: portrait surface normals -> normal-map texture in the material."""
 
 import bpy
+from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, FloatProperty
 
 from ..blender import meshes, nodes
@@ -100,7 +101,8 @@ class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, SubjectOptions, JobOper
                 obj.data.materials.append(material)
             where = f'material "{material.name}"'
             if not obj.data.uv_layers:
-                self.report({"WARNING"}, f'"{obj.name}" has no UV map: the normal map needs one')
+                self.report({"WARNING"}, rpt_('"{object}" has no UV map: the normal map needs '
+                                              "one").format(object=obj.name))
         else:
             placed = self._placed or self.plane_placement(context, source.size)
             plane = meshes.plane(stem, *placed.size)

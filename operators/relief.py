@@ -11,8 +11,8 @@ from ..blender import meshes, nodes
 from ..core import images, relief_mesh
 from ..core.errors import MapsmithError
 from ..providers import Result
-from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 from . import texture_route
+from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 from .texture_route import SubjectOptions
 
 METHODS = (
@@ -47,7 +47,8 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
 
     image: image_prop()
     provider: provider_prop("depth")
-    method: EnumProperty(name="Method", items=METHODS, default="MESH")
+    method: EnumProperty(name="Method", items=METHODS, default="MESH",
+                         description="Real geometry, or a plane displaced by modifiers")
     resolution: IntProperty(
         name="Resolution", default=relief_mesh.DEFAULT_RESOLUTION, min=2, soft_min=16,
         max=relief_mesh.MAX_RESOLUTION, soft_max=2048,
@@ -80,7 +81,8 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.ty
     smoothing: FloatProperty(
         name="Smoothing", default=relief_mesh.DEFAULT_SMOOTHING, min=0.0, soft_max=8.0,
         description="Blur of the depth in grid cells: removes noise, keeps the shape")
-    background: EnumProperty(name="Background", items=BACKGROUNDS, default="CUT")
+    background: EnumProperty(name="Background", items=BACKGROUNDS, default="CUT",
+                             description="What happens to the photo around the person")
     min_island: FloatProperty(
         name="Minimum Island", default=relief_mesh.DEFAULT_MIN_ISLAND, min=0.0, max=1.0,
         subtype="FACTOR",

@@ -10,8 +10,18 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .contract import (BACKGROUND_REMOVAL_MODES, OPTIONS, CancelToken, Cancelled, Credits,
-                       Provider, ProviderError, ProviderRecord, Result, Settings)
+from .contract import (
+    BACKGROUND_REMOVAL_MODES,
+    OPTIONS,
+    Cancelled,
+    CancelToken,
+    Credits,
+    Provider,
+    ProviderError,
+    ProviderRecord,
+    Result,
+    Settings,
+)
 
 _SHARED = ("contract", "http")
 
@@ -61,7 +71,7 @@ def options(provider: Provider, capability: str, **values) -> dict:
     return {k: v for k, v in values.items() if provider.record.honours(capability, k)}
 
 
-def create(provider_id: str, settings: Settings = Settings()) -> Provider:
+def create(provider_id: str, settings: Settings | None = None) -> Provider:
     """An instance of the provider ``provider_id``."""
     try:
         cls = CLASSES[provider_id]

@@ -13,14 +13,22 @@ import numpy as np
 
 from ..core import image_files, images
 from . import http
-from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
-                       Result, Settings)
+from .contract import (
+    NEVER_CANCELLED,
+    CancelToken,
+    Provider,
+    ProviderError,
+    ProviderRecord,
+    Result,
+    Settings,
+)
 
 HOST = "background-removal4.p.rapidapi.com"
 RECORD = ProviderRecord(
     id="BGREMOVAL", label="Background Removal", capabilities=frozenset({"background"}),
     service="bgremoval", key_env="MAPSMITH_BGREMOVAL_API_KEY",
-    endpoints=tuple((name, f"https://{HOST}/v1/{name}") for name in ("version", "modes", "results")))
+    endpoints=tuple((name, f"https://{HOST}/v1/{name}")
+                    for name in ("version", "modes", "results")))
 MODES = {"CUTOUT": "fg-image", "CUTOUT_SHADOW": "fg-image-shadow", "MASK": "fg-mask"}
 
 # "JPEG or PNG", "less than 16Mb", "maximum allowed resolution is 4096x4096".
@@ -30,9 +38,9 @@ LIMITS = image_files.Limits(("PNG", "JPEG"), max_side=4096, max_bytes=15_999_999
 class BackgroundRemovalProvider(Provider):
     record = RECORD
 
-    def __init__(self, settings: Settings = Settings()):
+    def __init__(self, settings: Settings | None = None):
         super().__init__(settings)
-        self.client = http.Client(self.label, settings,
+        self.client = http.Client(self.label, self.settings,
                                    lambda key: {"X-RapidAPI-Key": key, "X-RapidAPI-Host": HOST})
 
     def _get(self, endpoint: str, cancel: CancelToken):

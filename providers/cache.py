@@ -28,7 +28,6 @@ import hashlib
 import os
 import threading
 import zipfile
-from typing import Optional
 
 import numpy as np
 
@@ -62,23 +61,31 @@ def serving_only_cached() -> bool:
     return getattr(_local, "only_cached", False)
 
 
+def leave_main_thread() -> None:
+    """Inside :func:`only_cached`: raise :class:`CacheMiss`, so the job starts on a worker
+    thread after all. For work whose answers are cached but whose own remaining part is too
+    heavy for the main thread (e.g. cleanup's fill across UV seams)."""
+    if getattr(_local, "only_cached", False):
+        raise CacheMiss("heavy work left: run in the background")
+
+
 class CachedResult(Result):
     """A :class:`Result` that came from the cache: no credits were spent on it."""
 
 
 class AnswerCache:
-    def __init__(self, max_bytes: int = MAX_BYTES, directory: Optional[str] = None,
+    def __init__(self, max_bytes: int = MAX_BYTES, directory: str | None = None,
                  max_disk_bytes: int = MAX_DISK_BYTES):
         self.max_bytes = max_bytes
         self.directory = directory
         self.max_disk_bytes = max_disk_bytes
         self._lock = threading.Lock()
-        self._memory: "collections.OrderedDict[str, tuple[np.ndarray, str]]" = \
+        self._memory: collections.OrderedDict[str, tuple[np.ndarray, str]] = \
             collections.OrderedDict()
         self._bytes = 0
         self.hits = 0       # answers served from the cache
         self.misses = 0     # answers the provider had to compute or fetch
-        self.asked: "collections.deque[str]" = collections.deque(maxlen=100)  # recent keys
+        self.asked: collections.deque[str] = collections.deque(maxlen=100)  # recent keys
 
     # -- memory ------------------------------------------------------------------------
     @property
@@ -88,7 +95,7 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._memory)
 
-    def get(self, key: str) -> Optional[tuple[np.ndarray, str]]:
+    def get(self, key: str) -> tuple[np.ndarray, str] | None:
         with self._lock:
             entry = self._memory.get(key)
             if entry is not None:
@@ -119,7 +126,7 @@ class AnswerCache:
                 _key, (dropped, _note) = self._memory.popitem(last=False)
                 self._bytes -= dropped.nbytes
 
-    def clear(self, directory: Optional[str] = None) -> tuple[int, int]:
+    def clear(self, directory: str | None = None) -> tuple[int, int]:
         """Forget every answer, in memory and on disk (in ``directory`` if given, e.g. while
         keeping answers on disk is off): (answers, bytes) removed."""
         with self._lock:
@@ -133,11 +140,11 @@ class AnswerCache:
         return count, size
 
     # -- disk --------------------------------------------------------------------------
-    def _path(self, key: str) -> Optional[str]:
+    def _path(self, key: str) -> str | None:
         return os.path.join(self.directory, key + ".npz") if self.directory else None
 
     @staticmethod
-    def _disk_files(directory: Optional[str]):
+    def _disk_files(directory: str | None):
         if not directory or not os.path.isdir(directory):
             return []
         found = []
@@ -147,7 +154,7 @@ class AnswerCache:
                 found.append((entry.path, stat.st_size, stat.st_mtime))
         return found
 
-    def _read_disk(self, key: str) -> Optional[tuple[np.ndarray, str]]:
+    def _read_disk(self, key: str) -> tuple[np.ndarray, str] | None:
         path = self._path(key)
         if path is None or not os.path.isfile(path):
             return None

@@ -11,8 +11,15 @@ import numpy as np
 
 from ..core import image_files, images, masks
 from . import http
-from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
-                       Result, Settings)
+from .contract import (
+    NEVER_CANCELLED,
+    CancelToken,
+    Provider,
+    ProviderError,
+    ProviderRecord,
+    Result,
+    Settings,
+)
 
 RECORD = ProviderRecord(
     id="CLIPDROP", label="ClipDrop", capabilities=frozenset({"depth", "normals", "cleanup"}),
@@ -31,9 +38,9 @@ PER_MINUTE = {"cleanup": 50, "depth": 60, "normals": 60}
 class ClipDropProvider(Provider):
     record = RECORD
 
-    def __init__(self, settings: Settings = Settings()):
+    def __init__(self, settings: Settings | None = None):
         super().__init__(settings)
-        self.client = http.Client(self.label, settings, lambda key: {"x-api-key": key})
+        self.client = http.Client(self.label, self.settings, lambda key: {"x-api-key": key})
 
     def _post(self, endpoint: str, files, cancel: CancelToken, answer=None):
         """``answer``: (size, format) of the image the service sends back, for the cap."""

@@ -19,11 +19,11 @@ Every result comes back at the size of its input. Every failure a user can meet 
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
 
-from ..core.errors import NEVER_CANCELLED, CancelToken, Cancelled, ProviderError
+# Cancelled is re-exported: the contract names every error a provider may raise.
+from ..core.errors import NEVER_CANCELLED, Cancelled, CancelToken, ProviderError  # noqa: F401
 
 BACKGROUND_REMOVAL_MODES = ("CUTOUT", "CUTOUT_SHADOW", "MASK")
 
@@ -50,7 +50,7 @@ class ProviderRecord:
     id: str                       # enum identifier in preferences and operators: "CLIPDROP"
     label: str                    # what the artist reads everywhere: "ClipDrop"
     capabilities: frozenset       # of the keys of OPTIONS
-    service: str = ""             # preference prefix of a remote one: clipdrop_api_key, clipdrop_url
+    service: str = ""             # preference prefix of a remote one: clipdrop_api_key, ..._url
     key_env: str = ""             # environment variable standing in for an empty key preference
     endpoints: tuple = ()         # (name, official URL) pairs, as the service's document gives them
     options: tuple = ()           # (capability, (option, ...)) pairs this provider honours
@@ -88,8 +88,8 @@ class ProviderRecord:
 class Credits:
     """What a service reports about credits (``None`` where it does not say)."""
 
-    remaining: Optional[int] = None
-    consumed: Optional[int] = None
+    remaining: int | None = None
+    consumed: int | None = None
     provider: str = ""  # id of the provider whose service reported them ("CLIPDROP", ...)
 
     def __str__(self) -> str:
@@ -104,7 +104,7 @@ class Credits:
 @dataclasses.dataclass
 class Result:
     image: np.ndarray
-    credits: Optional[Credits] = None
+    credits: Credits | None = None
     note: str = ""  # e.g. "approximate depth (offline)"; shown to the user after the run
 
 
@@ -146,8 +146,8 @@ class Provider:
     def remote(self) -> bool:
         return self.record.remote
 
-    def __init__(self, settings: Settings = Settings()):
-        self.settings = settings
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings if settings is not None else Settings()
 
     def __repr__(self) -> str:  # never shows the key, nor a password in the URL
         from .http import without_credentials

@@ -13,8 +13,15 @@ import numpy as np
 
 from ..core import image_files, images, masks
 from . import http
-from .contract import (NEVER_CANCELLED, CancelToken, Provider, ProviderError, ProviderRecord,
-                       Result, Settings)
+from .contract import (
+    NEVER_CANCELLED,
+    CancelToken,
+    Provider,
+    ProviderError,
+    ProviderRecord,
+    Result,
+    Settings,
+)
 
 RECORD = ProviderRecord(
     id="ERASE", label="Erase", capabilities=frozenset({"cleanup"}),
@@ -31,10 +38,10 @@ class EraseProvider(Provider):
     record = RECORD
     output_format = "png"  # lossless; the answer is brought back to the source size anyway
 
-    def __init__(self, settings: Settings = Settings(), *, seed: int = 0):
+    def __init__(self, settings: Settings | None = None, *, seed: int = 0):
         super().__init__(settings)
         self.seed = seed  # 0 = the service picks one; Result.note reports the one used
-        self.client = http.Client(self.label, settings, lambda key: {"authorization": key})
+        self.client = http.Client(self.label, self.settings, lambda key: {"authorization": key})
 
     def _post(self, files: dict, data: dict, size: tuple, cancel: CancelToken):
         url = self.client.url(self.record.endpoint("erase"))

@@ -39,7 +39,7 @@ import re
 import socket
 import threading
 import time
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -49,7 +49,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError
 
-from .contract import NEVER_CANCELLED, CancelToken, Cancelled, Credits, ProviderError, Settings
+from .contract import NEVER_CANCELLED, CancelToken, Credits, ProviderError, Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0
@@ -146,7 +146,7 @@ def pacer(endpoint: str, base_url: str, per_minute: int) -> Pacer:
         return _pacers.setdefault((endpoint, base_url), Pacer(per_minute))
 
 
-def credits_from(response: requests.Response, provider: str = "") -> Optional[Credits]:
+def credits_from(response: requests.Response, provider: str = "") -> Credits | None:
     """x-remaining-credits / x-credits-consumed, where the service sends them."""
     def number(name):
         try:
@@ -176,7 +176,7 @@ class _Watchdog:
         self._thread = threading.Thread(target=self._watch, name="mapsmith-http-deadline",
                                         daemon=True)
 
-    def __enter__(self) -> "_Watchdog":
+    def __enter__(self) -> _Watchdog:
         self._end = time.monotonic() + self.seconds
         _current.watchdog = self
         self._thread.start()
@@ -287,12 +287,12 @@ class _NotSent(Exception):
 
 
 class _TooLarge(Exception):
-    def __init__(self, announced: Optional[int] = None):
+    def __init__(self, announced: int | None = None):
         super().__init__()
         self.announced = announced
 
 
-def _retry_after(response: requests.Response) -> Optional[float]:
+def _retry_after(response: requests.Response) -> float | None:
     """Retry-After in seconds (a number or an HTTP date), None when absent or unreadable."""
     value = (response.headers.get("retry-after") or "").strip()
     if re.fullmatch(r"\d+(\.\d+)?", value):
@@ -394,7 +394,7 @@ class Client:
 
     # -- the request ----------------------------------------------------------------------
     def request(self, method: str, url: str, *, token: CancelToken = NEVER_CANCELLED,
-                pace: Optional[Pacer] = None, max_bytes: int = DEFAULT_ANSWER_BYTES,
+                pace: Pacer | None = None, max_bytes: int = DEFAULT_ANSWER_BYTES,
                 **kwargs) -> requests.Response:
         """Send, retrying and pacing; a 2xx response whose body (at most ``max_bytes``) is
         already read, or a :class:`ProviderError`."""
@@ -492,13 +492,13 @@ class Client:
         return self.fail(f"no answer within {self.settings.timeout_s:g} s (timeout); the "
                          "service may be busy, try again", retryable=True)
 
-    def _too_large(self, limit: int, announced: Optional[int]) -> ProviderError:
+    def _too_large(self, limit: int, announced: int | None) -> ProviderError:
         size = f"{_megabytes(announced)} announced; " if announced else ""
         return self.fail(f"the answer is too large ({size}at most {_megabytes(limit)} "
                          "expected), so it was not read; the server at this address does not "
                          "behave like the service: try again, or check the service URL")
 
-    def status_error(self, response: requests.Response, hints: Optional[dict] = None):
+    def status_error(self, response: requests.Response, hints: dict | None = None):
         """A non-2xx answer -> ProviderError; ``hints`` overrides the text per status."""
         status = response.status_code
         text = (hints or {}).get(status) or _STATUS_TEXT.get(status)

@@ -38,8 +38,9 @@ import tracemalloc
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import blenv  # noqa: E402  (before bpy)
-import bpy  # noqa: E402
 import numpy as np  # noqa: E402
+
+import bpy  # noqa: E402
 
 ROWS: list[tuple] = []
 
@@ -303,7 +304,8 @@ def bench_responsiveness() -> None:
         services.fault(503, retry_after=30)
         provider = providers.create("CLIPDROP", settings(services.url))
         row("Esc during a 30 s Retry-After wait -> Cancelled (bound 2.7 s)",
-            cancel_latency(lambda token: provider.depth(photo, cancel=token), 0.3), None, None, None)
+            cancel_latency(lambda token: provider.depth(photo, cancel=token), 0.3),
+            None, None, None)
     with FakeServices() as services:
         services.fault("delay", seconds=1.0)
         provider = providers.create("CLIPDROP", settings(services.url, timeout_s=0.3))
@@ -530,9 +532,82 @@ def main() -> int:
     bench_print()
     bench_learned((512,) if args.quick else (512, 1024))
     bench_batch()
+    bench_cleanup_regions()
     bench_texture_maps()
     print_table()
     return 0
+
+
+# -- cleanup of scattered marks: regions vs one bounding box -----------------------------------
+def bench_cleanup_regions() -> None:
+    """Four specks at the corners of a 4096² texture cleaned through the loopback fake
+    ClipDrop: Apply Cleanup (one region per cluster) against the single bounding box of all
+    marks sent before (core.cleanup_region.plan_region, which the service gets shrunk to its
+    16 MP): bytes uploaded, requests, texels per side sent, and time."""
+    sys.path.insert(0, str(blenv.ROOT / "tests" / "servers"))
+    from fake_services import CLIPDROP_KEY, FakeServices
+
+    pkg = blenv.PKG
+    region = importlib.import_module(pkg + ".core.cleanup_region")
+    providers = importlib.import_module(pkg + ".providers")
+    preferences = importlib.import_module(pkg + ".preferences")
+    pixels = importlib.import_module(pkg + ".blender.pixels")
+
+    from skimage import data
+
+    size = 4096
+    grey = np.tile(data.brick(), (size // 512, size // 512))                 # a 4096² texture
+    rgba = np.dstack([grey, grey, grey, np.full((size, size), 255, np.uint8)])
+    rgba = rgba.astype(np.float32) / 255
+    del grey
+    marks = np.zeros((size, size, 4), np.float32)
+    for x0, y0 in ((100, 120), (3950, 110), (120, 3950), (3940, 3960)):
+        marks[y0:y0 + 30, x0:x0 + 40, :3] = 1.0
+
+    def sent(services) -> tuple:
+        reqs = [r for r in services.requests if r.path == "/cleanup/v1"]
+        return (sum(len(u.data) for r in reqs for u in r.files.values()), len(reqs),
+                [r.files["image_file"].size for r in reqs])
+
+    bpy.context.preferences.system.use_online_access = True
+    prefs = blenv.prefs()
+    with FakeServices() as services:
+        prefs.clipdrop_url, prefs.clipdrop_api_key = services.url, CLIPDROP_KEY
+        tex = bpy.data.images.new("bench cleanup 4096", size, size, alpha=True)
+        tex.pixels.foreach_set(rgba.ravel())
+        tex.update()
+        mask = bpy.data.images.new("bench cleanup 4096 cleanup mask", size, size, alpha=False)
+        mask.colorspace_settings.name = "Non-Color"
+        mask["mapsmith_cleanup_of"] = tex
+        mask.pixels.foreach_set(marks.ravel())
+        mask.update()
+        bpy.ops.mapsmith.clear_cache()
+        ours = timed(lambda: bpy.ops.mapsmith.cleanup_apply(
+            image=tex.name, provider="CLIPDROP", grow=4))
+        ours_bytes, ours_n, ours_sizes = sent(services)
+
+        # Before: the bounding box of every mark, one request (the service's limit shrinks it).
+        provider = providers.create("CLIPDROP", preferences.provider_settings(prefs,
+                                                                             "CLIPDROP"))
+
+        def one_box():
+            buf = pixels.read_stored(tex)
+            plan = region.plan_region(region.find_marks(marks), 4)
+            x0, y0, x1, y1 = plan.box
+            box_rgb = pixels.display_uint8(buf[y0:y1, x0:x1], False)[::-1, :, :3]
+            provider.cleanup(box_rgb, plan.grown[::-1])
+        before = timed(one_box)
+        all_bytes, all_n, all_sizes = sent(services)
+        naive_bytes, naive_n = all_bytes - ours_bytes, all_n - ours_n
+        naive_sizes = all_sizes[ours_n:]
+    prefs.clipdrop_url = prefs.clipdrop_api_key = ""
+    bpy.data.images.remove(mask)
+    bpy.data.images.remove(tex)
+    row("cleanup, 4 specks in a 4096² texture: time (regions vs one box)", ours, before,
+        None, None)
+    row("  bytes uploaded", ours_bytes / 2**10, naive_bytes / 2**10, None, None, unit="KiB")
+    row("  requests", float(ours_n), float(naive_n), None, None, unit="requests")
+    print(f"bench: cleanup regions sent {ours_sizes}; one box sent {naive_sizes}", flush=True)
 
 
 if __name__ == "__main__":

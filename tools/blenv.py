@@ -17,6 +17,7 @@ if "bpy" not in sys.modules:
                           tempfile.mkdtemp(prefix="mapsmith-blender-user-"))
 
 import bpy  # noqa: E402
+
 import addon_utils  # noqa: E402  (on sys.path once bpy is imported)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -40,7 +41,8 @@ def install() -> None:
     bpy.ops.extensions.package_install_files(
         filepath=str(built_zip()), repo="user_default", enable_on_install=True)
     # package_install_files returns FINISHED even for a broken package: check it registered.
-    if PKG not in bpy.context.preferences.addons or not hasattr(bpy.types, "MAPSMITH_OT_depth_relief"):
+    registered = hasattr(bpy.types, "MAPSMITH_OT_depth_relief")
+    if PKG not in bpy.context.preferences.addons or not registered:
         raise SetupError("The built extension did not register in Blender")
 
 

@@ -62,7 +62,8 @@ def fetch_wheels() -> None:
 
 
 def find_blender_ext() -> list[str]:
-    pattern = str(ROOT / ".venv-*/lib/python3*/site-packages/bpy/*/scripts/addons_core/bl_pkg/cli/blender_ext.py")
+    pattern = str(ROOT / ".venv-*/lib/python3*/site-packages/bpy/*/scripts/addons_core"
+                  / "bl_pkg/cli/blender_ext.py")
     found = sorted(glob.glob(pattern))
     if not found:
         sys.exit("build: blender_ext.py not found; run tools/setup.sh first")
@@ -78,7 +79,8 @@ def main() -> None:
     fetch_wheels()
     tools = args.blender_ext or find_blender_ext()
     for tool in tools:
-        print(f"build: validating with {pathlib.Path(tool).parents[4].name} blender_ext.py", flush=True)
+        version = pathlib.Path(tool).parents[4].name
+        print(f"build: validating with {version} blender_ext.py", flush=True)
         # The tags Blender's own extension list accepts (shipped beside the tool).
         tags = pathlib.Path(tool).parents[3] / "modules/_bpy_internal/extensions/tags.py"
         subprocess.run([sys.executable, tool, "validate", "--valid-tags", str(tags), str(ROOT)],

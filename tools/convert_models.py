@@ -209,8 +209,8 @@ class Converter:
         if padding == self.tfl.Padding.VALID:
             return [0, 0, 0, 0]
         t, b = self.same_pads(in_shape[1], kh, sh, dh)
-        l, r = self.same_pads(in_shape[2], kw, sw, dw)
-        return [t, l, b, r]
+        left, r = self.same_pads(in_shape[2], kw, sw, dw)
+        return [t, left, b, r]
 
     # ---- ops ---------------------------------------------------------------------------
     def convert(self):

@@ -24,8 +24,9 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import blenv  # noqa: E402  (before bpy: keeps Blender's user folders out of $HOME)
-import bpy  # noqa: E402
 import numpy as np  # noqa: E402
+
+import bpy  # noqa: E402
 
 PORTRAIT = "astronaut.png"
 
@@ -43,7 +44,7 @@ def step(label: str):
     return _Step()
 
 
-def load_portrait(out: pathlib.Path) -> "bpy.types.Image":
+def load_portrait(out: pathlib.Path) -> bpy.types.Image:
     """scikit-image's astronaut, saved next to the outputs and loaded like a user's photo."""
     from PIL import Image
     from skimage import data
@@ -55,7 +56,7 @@ def load_portrait(out: pathlib.Path) -> "bpy.types.Image":
     return image
 
 
-def dusty_copy(image, name: str) -> tuple["bpy.types.Image", np.ndarray]:
+def dusty_copy(image, name: str) -> tuple[bpy.types.Image, np.ndarray]:
     """A copy of the photo with dust specks and a scratch: the defects to clean up.
 
     Returns the image and a mask painted over the defects (what an artist would paint)."""
@@ -113,7 +114,10 @@ def setup_stage() -> None:
     scene.camera = cam
 
 
-def frame(obj, cam, *, angle=(np.radians(80), 0.0, 0.0)) -> None:
+FRONT = (float(np.radians(80)), 0.0, 0.0)   # the camera 10 degrees above level
+
+
+def frame(obj, cam, *, angle=FRONT) -> None:
     """Point the camera at ``obj`` from the front, slightly above, fitting its bounds."""
     from mathutils import Euler, Vector
 

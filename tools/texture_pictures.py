@@ -17,6 +17,7 @@ from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
 
 import bpy  # noqa: E402
+
 import mathutils  # noqa: E402
 
 blenv.install()

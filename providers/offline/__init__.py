@@ -18,13 +18,20 @@ The ONNX models (``models/``, derived from the mediapipe 0.10.21 wheel, Apache-2
 from __future__ import annotations
 
 import pathlib
-from typing import Optional
 
 import numpy as np
 
-from ..contract import (BACKGROUND_REMOVAL_MODES, NEVER_CANCELLED, CancelToken, Provider,
-                        ProviderError, ProviderRecord, Result, Settings)
 from ...core import images
+from ..contract import (
+    BACKGROUND_REMOVAL_MODES,
+    NEVER_CANCELLED,
+    CancelToken,
+    Provider,
+    ProviderError,
+    ProviderRecord,
+    Result,
+    Settings,
+)
 from . import learned, portrait_depth, segment
 from .face import Face, detect, find_face
 from .runtime import ModelStore, default_store
@@ -85,12 +92,12 @@ class OfflineProvider(Provider):
         capabilities=frozenset(("depth", "normals", "background", "cleanup")),
         options=(("cleanup", ("exclude_person",)),))
 
-    def __init__(self, settings: Settings = Settings(), *,
-                 models_dir: Optional[pathlib.Path] = None):
+    def __init__(self, settings: Settings | None = None, *,
+                 models_dir: pathlib.Path | None = None):
         super().__init__(settings)
         self._store = default_store() if models_dir is None else ModelStore(models_dir)
-        self._user_models = (pathlib.Path(settings.user_models_dir)
-                             if settings.user_models_dir else None)
+        models = self.settings.user_models_dir
+        self._user_models = pathlib.Path(models) if models else None
 
     def __repr__(self) -> str:
         return f"<OfflineProvider {self._store.models_dir}>"
@@ -126,7 +133,7 @@ class OfflineProvider(Provider):
                     f"Relative depth of the whole photo, {learned.made_by(model)}")
         alpha = self._alpha(rgbf, cancel)
         cancel.progress(0.35, "Finding the face")
-        face: Optional[Face] = find_face(self._store, rgbf, cancel) if alpha.max() >= 0.5 else None
+        face: Face | None = find_face(self._store, rgbf, cancel) if alpha.max() >= 0.5 else None
         cancel.progress(0.55, "Modelling the relief")
         depth = portrait_depth.portrait_depth(alpha, face, cancel)
         if not (depth > 0).any():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -122,7 +121,7 @@ def _landmarks_in_roi(store: ModelStore, rgb: np.ndarray, cx, cy, size, angle):
     return np.concatenate([xy, z[:, None]], axis=1).astype(np.float32), prob
 
 
-def find_face(store: ModelStore, rgb: np.ndarray, cancel=None) -> Optional[Face]:
+def find_face(store: ModelStore, rgb: np.ndarray, cancel=None) -> Face | None:
     """The most prominent face with its 468 landmarks, or None."""
     det = detect(store, rgb)
     if det is None:

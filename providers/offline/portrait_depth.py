@@ -21,8 +21,6 @@ No depth network ships in any package registry, so this is modelling rather than
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from ...core import images
@@ -121,7 +119,7 @@ def _sample(grid: np.ndarray, points: np.ndarray) -> np.ndarray:
             + grid[y0 + 1, x0] * (1 - fx) * fy + grid[y0 + 1, x0 + 1] * fx * fy)
 
 
-def portrait_depth(alpha: np.ndarray, face: Optional[Face], cancel=None) -> np.ndarray:
+def portrait_depth(alpha: np.ndarray, face: Face | None, cancel=None) -> np.ndarray:
     """float32 (H, W) 0..1 depth (1 = nearest, background exactly 0) from the person's soft
     mask ``alpha`` (H, W) 0..1 and the face mesh (or None: body only)."""
     H, W = alpha.shape

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import pathlib
 import threading
-from typing import Dict, Optional
 
 import numpy as np
 
@@ -30,7 +29,7 @@ def file_sha256(path: pathlib.Path) -> str:
     return h.hexdigest()
 
 
-def parse_sums(text: str) -> Dict[str, str]:
+def parse_sums(text: str) -> dict[str, str]:
     """``sha256sum`` output -> {file name: lower-case hex digest}."""
     sums = {}
     for line in text.splitlines():
@@ -43,14 +42,14 @@ def parse_sums(text: str) -> Dict[str, str]:
 class ModelStore:
     """The offline models of one folder: ``run(name, {input: array})`` -> list of outputs."""
 
-    def __init__(self, models_dir: Optional[pathlib.Path] = None, *, hint: str = REINSTALL):
+    def __init__(self, models_dir: pathlib.Path | None = None, *, hint: str = REINSTALL):
         self.models_dir = pathlib.Path(models_dir) if models_dir is not None else MODELS_DIR
         self.hint = hint   # what to do about a missing or damaged file (differs per folder)
-        self._sessions: Dict[str, object] = {}
-        self._sums: Optional[Dict[str, str]] = None
+        self._sessions: dict[str, object] = {}
+        self._sums: dict[str, str] | None = None
         self._lock = threading.RLock()
 
-    def _expected_sums(self) -> Dict[str, str]:
+    def _expected_sums(self) -> dict[str, str]:
         if self._sums is None:
             path = self.models_dir / SUMS_FILE
             try:
@@ -105,7 +104,7 @@ class ModelStore:
             raise ProviderError(f"The offline model file {path} could not be loaded ({err}). "
                                 f"{self.hint}") from None
 
-    def run(self, name: str, feeds: Dict[str, np.ndarray]) -> list:
+    def run(self, name: str, feeds: dict[str, np.ndarray]) -> list:
         sess = self.session(name)
         with self._lock:  # one model at a time
             try:
@@ -117,7 +116,7 @@ class ModelStore:
         return self.session(name).get_inputs()[0].name
 
 
-_DEFAULT: Optional[ModelStore] = None
+_DEFAULT: ModelStore | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 

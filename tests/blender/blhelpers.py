@@ -10,8 +10,20 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools"))
 
-from blenv import (PKG, ROOT, SetupError, addon_module, built_zip, disable,  # noqa: E402,F401
-                   enable, exit_now, install, load_astronaut, new_image, prefs)
+from blenv import (  # noqa: E402,F401
+    PKG,
+    ROOT,
+    SetupError,
+    addon_module,
+    built_zip,
+    disable,
+    enable,
+    exit_now,
+    install,
+    load_astronaut,
+    new_image,
+    prefs,
+)
 
 OPERATORS = ("depth_relief", "normal_map", "remove_background", "cleanup_paint_mask",
              "cleanup_apply", "material_setup")

@@ -6,16 +6,15 @@ directory so nothing touches the home folder.
 """
 
 import os
-import sys
 import tempfile
 
 import pytest
 
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mapsmith-blender-user-")
 
-import bpy  # noqa: E402,F401  (after BLENDER_USER_RESOURCES)
+from blhelpers import addon_module, enable, exit_now, install_zip, prefs  # noqa: E402
 
-from blhelpers import PKG, addon_module, enable, exit_now, install_zip, prefs  # noqa: E402
+import bpy  # noqa: E402,F401  (after BLENDER_USER_RESOURCES)
 
 
 @pytest.fixture(scope="session")

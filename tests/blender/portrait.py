@@ -5,10 +5,9 @@ import socket
 
 import numpy as np
 import pytest
+from blhelpers import PKG, load_astronaut, prefs
 
 import bpy
-
-from blhelpers import PKG, load_astronaut, prefs
 
 SIZE = 256          # the astronaut at 256 px: a real portrait, fast enough for every test
 ID_COLLECTIONS = ("objects", "meshes", "materials", "images", "textures", "node_groups",

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from portrait import image_bytes, linked, offline, portrait, snapshot  # noqa: F401
 
 import bpy
-
-from portrait import (image_bytes, linked, offline, portrait, snapshot)  # noqa: F401
 
 
 def _rgb(image):

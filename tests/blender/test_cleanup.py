@@ -12,10 +12,9 @@ import time
 
 import numpy as np
 import pytest
+from blhelpers import PKG, ROOT, prefs
 
 import bpy
-
-from blhelpers import PKG, ROOT, prefs
 
 _spec = importlib.util.spec_from_file_location(
     "mapsmith_fake_services", ROOT / "tests" / "servers" / "fake_services.py")
@@ -50,7 +49,13 @@ def textured_plane(image):
     """A UV-mapped plane whose material shows ``image`` through an active Image Texture node."""
     bpy.ops.mesh.primitive_plane_add(size=2)
     obj = bpy.context.active_object
-    mat = bpy.data.materials.new("Painted")
+    mat, node = textured_material(obj, image, "Painted")
+    return obj, mat, node
+
+
+def textured_material(obj, image, name):
+    """A material showing ``image`` through its active Image Texture node, on ``obj``."""
+    mat = bpy.data.materials.new(name)
     if not bpy.app.version >= (5, 0, 0):
         mat.use_nodes = True
     tree = mat.node_tree
@@ -60,7 +65,7 @@ def textured_plane(image):
     tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
     tree.nodes.active = node
     obj.data.materials.append(mat)
-    return obj, mat, node
+    return mat, node
 
 
 def file_texture(tmp_path, size=256, name="wall.png"):
@@ -121,7 +126,7 @@ def test_paint_mask_starts_and_resumes_a_session(blank, tmp_path):
     tex = file_texture(tmp_path)
     before = stored(tex)
     obj, mat, node = textured_plane(tex)
-    links_before = {(l.from_node.name, l.to_socket.identifier) for l in mat.node_tree.links}
+    links_before = {(k.from_node.name, k.to_socket.identifier) for k in mat.node_tree.links}
 
     assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
     mask = mask_of(tex)
@@ -140,7 +145,8 @@ def test_paint_mask_starts_and_resumes_a_session(blank, tmp_path):
     tagged = [n for n in mat.node_tree.nodes if n.get("mapsmith_cleanup") == mask.name]
     assert len(tagged) == 3
     mix = next(n for n in tagged if n.type == "MIX")
-    bsdf_in = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED").inputs["Base Color"]
+    bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf_in = bsdf.inputs["Base Color"]
     assert bsdf_in.links[0].from_node == mix
     assert mat.node_tree.nodes.active == node                # apply still finds the texture
     assert np.array_equal(stored(tex), before)               # the texture is not the canvas
@@ -155,7 +161,7 @@ def test_paint_mask_starts_and_resumes_a_session(blank, tmp_path):
     assert bpy.ops.mapsmith.cleanup_discard() == {"FINISHED"}
     assert obj.mode == "OBJECT"
     assert not [n for n in mat.node_tree.nodes if n.get("mapsmith_cleanup")]
-    assert {(l.from_node.name, l.to_socket.identifier) for l in mat.node_tree.links} == links_before
+    assert {(k.from_node.name, k.to_socket.identifier) for k in mat.node_tree.links} == links_before
     assert not buffer(mask)[..., :3].any()
     assert paint_settings.canvas is None
     assert np.array_equal(stored(tex), before)

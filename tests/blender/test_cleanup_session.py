@@ -10,12 +10,20 @@ import time
 
 import numpy as np
 import pytest
+from blhelpers import PKG, disable, enable
+from test_cleanup import (
+    allowed_region,
+    buffer,
+    disc,
+    file_texture,
+    mask_of,
+    paint,
+    stored,
+    textured_plane,
+    use_service,
+)
 
 import bpy
-
-from blhelpers import PKG, disable, enable
-from test_cleanup import (allowed_region, buffer, disc, file_texture, mask_of, paint, stored,
-                          textured_plane, use_service)
 
 BRUSH = "Mapsmith Cleanup Mask"
 
@@ -207,7 +215,8 @@ def test_a_mask_whose_texture_is_gone_says_what_to_do(blank, tmp_path):
     bpy.data.images.remove(tex)
     space.image = mask
     with bpy.context.temp_override(**override):
-        with pytest.raises(RuntimeError, match="belongs to a texture that is gone: delete the mask"):
+        gone = "belongs to a texture that is gone: delete the mask"
+        with pytest.raises(RuntimeError, match=gone):
             bpy.ops.mapsmith.cleanup_paint_mask()
 
 

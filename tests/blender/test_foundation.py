@@ -1,9 +1,9 @@
 """The scripting interface, install/enable/disable, and the online-access gate."""
 
-import bpy
 import pytest
-
 from blhelpers import OPERATORS, PKG, disable, enable, install_zip, prefs
+
+import bpy
 
 
 def test_install_enable_disable_three_times(installed):
@@ -167,10 +167,11 @@ def test_bundled_wheels_are_installed_for_this_python(installed):
     import pathlib
     import sys
     local = pathlib.Path(bpy.utils.user_resource("EXTENSIONS", path=".local"))
-    found = {p.name for p in local.glob(f"lib/python{sys.version_info.major}.{sys.version_info.minor}"
-                                        "/site-packages/*")}
+    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    found = {p.name for p in local.glob(f"lib/{python}/site-packages/*")}
     import tomllib
-    manifest = tomllib.loads((pathlib.Path(installed.__file__).parent / "blender_manifest.toml").read_text())
+    path = pathlib.Path(installed.__file__).parent / "blender_manifest.toml"
+    manifest = tomllib.loads(path.read_text())
     tag = f"-cp{sys.version_info.major}{sys.version_info.minor}-"
     wanted = {"-".join(pathlib.PurePosixPath(w).name.split("-")[:2]) + ".dist-info"
               for w in manifest["wheels"] if tag in w and "manylinux" in w}

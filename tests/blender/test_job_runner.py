@@ -5,10 +5,10 @@ import os
 import pathlib
 import time
 
-import bpy
 import requests
-
 from blhelpers import PKG
+
+import bpy
 
 
 def _jobs():
@@ -60,14 +60,13 @@ def test_cancel_returns_at_once_and_drops_the_result(blank, counting_server):
 # UI would make it: on the main thread, while the first run waits for its (slow, loopback)
 # answer. A SIGALRM handler runs Python on the main thread between two polls of the first
 # run's wait loop.
-import re  # noqa: E402
 import signal  # noqa: E402
 import threading  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
 from blhelpers import load_astronaut, prefs  # noqa: E402
+
 from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, RAPIDAPI_KEY, FakeServices  # noqa: E402
 
 DEPTH = "/portrait-depth-estimation/v1"
@@ -143,8 +142,9 @@ def test_cancel_button_stops_a_run_in_flight(fake):
     photo = load_astronaut(size=64)
     fake.fault("delay", seconds=30, route=DEPTH)
     t0 = time.perf_counter()
-    result, outcome = _run_while(0.4, bpy.ops.mapsmith.cancel_job, lambda: bpy.ops.mapsmith.depth_relief(
-        image=photo.name, provider="CLIPDROP", resolution=16))
+    result, outcome = _run_while(0.4, bpy.ops.mapsmith.cancel_job,
+                                 lambda: bpy.ops.mapsmith.depth_relief(
+                                     image=photo.name, provider="CLIPDROP", resolution=16))
     assert outcome == ["ok"] and result == {"CANCELLED"}
     assert time.perf_counter() - t0 < 20             # the 30 s answer was not waited for
     assert len(bpy.data.objects) == 0
@@ -159,8 +159,9 @@ def test_source_image_removed_in_flight_makes_nothing(fake, capfd):
               ("objects", "meshes", "materials", "images", "textures")}
     before["images"].discard(photo.name)
     with pytest.raises(RuntimeError) as caught:
-        _run_while(0.3, lambda: bpy.data.images.remove(photo), lambda: bpy.ops.mapsmith.depth_relief(
-            image="astronaut.png", provider="CLIPDROP", resolution=16))
+        _run_while(0.3, lambda: bpy.data.images.remove(photo),
+                   lambda: bpy.ops.mapsmith.depth_relief(
+                       image="astronaut.png", provider="CLIPDROP", resolution=16))
     assert 'The image "astronaut.png" was removed while Depth Relief ran: nothing was made' \
         in str(caught.value)
     assert "Traceback" not in capfd.readouterr().err
@@ -526,8 +527,17 @@ def test_declared_options_say_what_asks_again(blank, idname):
 def test_cleanup_redo_with_keep_mask_sends_no_request(online, tmp_path, capfd):
     """Apply Cleanup redone with Keep Mask (a build option) uses the answer; Grow Mask (a
     request option: another region is sent) asks the service again."""
-    from test_cleanup import (cleanup_requests, disc, fake_services, file_texture, mask_of,
-                              paint, stored, textured_plane, use_service)
+    from test_cleanup import (
+        cleanup_requests,
+        disc,
+        fake_services,
+        file_texture,
+        mask_of,
+        paint,
+        stored,
+        textured_plane,
+        use_service,
+    )
     with fake_services.FakeServices() as server:
         use_service("ERASE", server)
         tex = file_texture(tmp_path)

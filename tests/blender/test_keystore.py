@@ -5,10 +5,10 @@ import os
 import pathlib
 import stat
 
-import bpy
 import pytest
-
 from blhelpers import PKG, disable, enable, prefs
+
+import bpy
 
 SECRET = "sk-mapsmith-remember-0123456789"
 

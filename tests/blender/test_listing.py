@@ -3,9 +3,9 @@
 import pathlib
 import re
 
-import bpy
-
 from blhelpers import PKG, ROOT, disable
+
+import bpy
 
 
 def test_readme_scripting_example_finds_the_add_on_without_a_fixed_key(blank):

@@ -2,12 +2,18 @@
 
 import numpy as np
 import pytest
+from blhelpers import load_astronaut, prefs
+from portrait import (  # noqa: F401
+    ID_COLLECTIONS,
+    image_bytes,
+    linked,
+    mod,
+    point_clipdrop_at_closed_port,
+    portrait,
+    snapshot,
+)
 
 import bpy
-
-from blhelpers import load_astronaut, prefs
-from portrait import (ID_COLLECTIONS, image_bytes, linked, mod,  # noqa: F401
-                      point_clipdrop_at_closed_port, portrait, snapshot)
 
 
 def _bsdf(material):
@@ -169,8 +175,9 @@ def _derived(depth_image, strength):
 
 
 def test_provider_choice_applies_to_every_capability_it_offers(clipdrop, capfd):
-    from mapsmith.tests.servers.fake_services import normals_of
     from test_remote_providers import as_served
+
+    from mapsmith.tests.servers.fake_services import normals_of
     photo = load_astronaut(size=96)
     capfd.readouterr()
     assert bpy.ops.mapsmith.material_setup(image=photo.name, provider="CLIPDROP") == {"FINISHED"}

@@ -8,10 +8,9 @@ timeout_s = NaN) are in test_remote_providers.py.
 
 import numpy as np
 import pytest
+from blhelpers import new_image
 
 import bpy
-
-from blhelpers import new_image
 
 RENDER_SIZE = (40, 30)
 

@@ -2,11 +2,18 @@
 
 import numpy as np
 import pytest
+from portrait import (  # noqa: F401
+    image_bytes,
+    linked,
+    mod,
+    offline,
+    point_clipdrop_at_closed_port,
+    portrait,
+    rgb_of,
+    snapshot,
+)
 
 import bpy
-
-from portrait import (image_bytes, linked, mod, offline, point_clipdrop_at_closed_port,  # noqa: F401
-                      portrait, rgb_of, snapshot)
 
 
 def _rgb(image):

@@ -7,13 +7,14 @@ and the Shadeless check renders with Cycles in a scene without any light.
 
 import math
 
-import bpy
 import numpy as np
 import pytest
+from blhelpers import load_astronaut, new_image
+
+import bpy
+
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Euler, Vector
-
-from blhelpers import load_astronaut, new_image
 
 
 def corners(obj):

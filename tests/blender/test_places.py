@@ -5,10 +5,10 @@ recording stand-in for ``UILayout``: it records what would be shown and checks t
 operator and property drawn really exists (an unknown name raises, as Blender would log).
 """
 
-import bpy
 import pytest
-
 from blhelpers import PKG, disable, enable, load_astronaut
+
+import bpy
 
 
 class Layout:

@@ -9,11 +9,10 @@ import os
 
 import numpy as np
 import pytest
-
-import bpy
-
 from blhelpers import prefs
 from portrait import mod, portrait, snapshot  # noqa: F401
+
+import bpy
 
 trimesh = pytest.importorskip("trimesh")
 
@@ -123,8 +122,9 @@ def test_lithophane_is_a_flat_watertight_plate_of_its_size(portrait, tmp_path):
     bpy.ops.mapsmith.lithophane(image=portrait.name, size=0.05)
     obj = bpy.data.objects["astronaut lithophane"]
     assert bpy.context.active_object == obj
-    # One vertex every 0.2 mm (half the 0.4 mm nozzle): 251 a side, front and back.
-    assert len(obj.data.vertices) == 2 * 251 * 251
+    # One vertex every 0.2 mm (half the 0.4 mm nozzle): 251 a side on the front; the flat
+    # back is triangulated from copies of the outline's 4 x 250 vertices only.
+    assert len(obj.data.vertices) == 251 * 251 + 4 * 250
     report = _export(tmp_path / "litho.stl")
     mesh = _load(tmp_path / "litho.stl")
     assert mesh.is_watertight and mesh.is_winding_consistent and mesh.body_count == 1
@@ -220,9 +220,9 @@ def test_too_large_for_the_bed_is_refused_then_fitted(portrait, tmp_path):
 def test_a_16_bit_depth_answer_reaches_blender_at_full_precision(online, tmp_path):
     """A 16-bit depth answer stays 16-bit: the float depth image holds levels between the
     8-bit steps, and Image > Save As writes them as a 16-bit PNG (and OpenEXR)."""
+    from blhelpers import load_astronaut
     from PIL import Image
 
-    from blhelpers import load_astronaut
     from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, FakeServices
     photo = load_astronaut(size=96)
     with FakeServices() as services:
@@ -260,7 +260,8 @@ def test_several_objects_keep_their_arrangement(portrait, tmp_path):
     width = (_co(first)[:, 0].max() - _co(first)[:, 0].min()) * 1000.0
     assert mesh.body_count == report.bodies >= 2 and mesh.is_watertight
     assert _extent(mesh)[0] == pytest.approx(80.0 + width, abs=1e-2)
-    assert _extent(mesh)[2] < 10.0                                 # both lie on their backs
+    # Both lie on their backs: 8 mm of relief on a 3 mm base, where standing they are 50 mm.
+    assert _extent(mesh)[2] < 15.0
     _assert_on_bed(mesh)
 
 

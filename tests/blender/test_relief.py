@@ -3,15 +3,22 @@
 import math
 import time
 
-import bmesh
 import numpy as np
 import pytest
+from portrait import (  # noqa: F401
+    image_bytes,
+    linked,
+    mod,
+    offline,
+    point_clipdrop_at_closed_port,
+    portrait,
+    snapshot,
+)
 
 import bpy
-import mathutils
 
-from portrait import (image_bytes, linked, mod, offline,  # noqa: F401
-                      point_clipdrop_at_closed_port, portrait, snapshot)
+import bmesh
+import mathutils
 
 
 def _depth(image):

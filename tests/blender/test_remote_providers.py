@@ -13,13 +13,20 @@ import time
 
 import numpy as np
 import pytest
+from blhelpers import PKG, load_astronaut, prefs
 
 import bpy
 
-from blhelpers import PKG, load_astronaut, prefs
-from mapsmith.tests.servers.fake_services import (BROKE_KEY, CLIPDROP_KEY, ERASE_KEY, HUGE, KEY_OF,
-                                                  RAPIDAPI_KEY, FakeServices, depth_of,
-                                                  foreground, normals_of)
+from mapsmith.tests.servers.fake_services import (
+    BROKE_KEY,
+    HUGE,
+    KEY_OF,
+    RAPIDAPI_KEY,
+    FakeServices,
+    depth_of,
+    foreground,
+    normals_of,
+)
 
 SIZE = 96
 KEYS = (*KEY_OF.values(), BROKE_KEY)
@@ -110,6 +117,7 @@ def rgb_u8(image):
 def as_served(array):
     """What the fake ClipDrop sends (JPEG, quality 92), decoded as the client decodes it."""
     import io
+
     from PIL import Image
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, "JPEG", quality=92)

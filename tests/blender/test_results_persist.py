@@ -3,11 +3,10 @@ belong to the source data-block, not to its name's stem."""
 
 import numpy as np
 import pytest
-
-import bpy
-
 from blhelpers import load_astronaut, new_image
 from portrait import image_bytes, portrait  # noqa: F401
+
+import bpy
 
 RUNS = [
     ("normal_map", {}),
@@ -49,8 +48,8 @@ def _photo_of(obj):
 
 
 def test_images_with_the_same_stem_keep_their_own_results(blank, tmp_path):
-    from skimage import data
     from PIL import Image
+    from skimage import data
     png = load_astronaut("face.png", size=96)
     wide = np.asarray(Image.fromarray(data.astronaut()).resize((144, 96)))
     jpg = new_image("face.jpg", wide)

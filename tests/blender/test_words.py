@@ -4,10 +4,10 @@ messages built for translation (issue 14, words)."""
 import ast
 import pathlib
 
-import bpy
 import pytest
-
 from blhelpers import PKG, prefs
+
+import bpy
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_tooltips_are_one_clean_line(installed):
 
 def _properties(rna):
     for prop in rna.properties:
-        if prop.identifier == "rna_type" or prop.is_hidden:
+        if prop.identifier in ("rna_type", "bl_idname") or prop.is_hidden:
             continue
         yield prop
 
@@ -57,7 +57,7 @@ def test_every_option_and_choice_says_what_it_does(installed, which):
                 for item in prop.enum_items:
                     if not item.description.strip():
                         missing.append(f"{rna.identifier}.{prop.identifier}[{item.identifier}]")
-    assert not missing, missing
+    assert not missing, "\n".join(missing)
 
 
 BLENDER_LAYER = ["operators", "panels", "preferences.py"]
@@ -80,4 +80,4 @@ def test_reports_are_built_for_translation():
                 message = node.args[1]
                 if isinstance(message, (ast.JoinedStr, ast.Constant, ast.BinOp)):
                     bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert not bad, bad
+    assert not bad, "\n".join(bad)

@@ -10,7 +10,8 @@ Each route checks what its document asks (auth header, field names, formats, siz
 answers in the document's shapes (ClipDrop ``{"error"}`` JSON, Erase ``{code, message,
 data}``, Background removal ``results[].status`` / base64 PNG entities, 413, 422) with its
 credits headers and per-minute limits, and does simple deterministic image work so results
-mean something. ``fault()`` injects failures (also hostile servers: trickling, oversized or key-echoing
+mean something. ``fault()`` injects failures (also hostile servers: trickling, oversized or
+key-echoing
 answers); ``requests`` records what arrived (secrets redacted), ``body_bytes_sent`` what the
 oversized answers managed to send.
 """
@@ -29,7 +30,6 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -40,7 +40,8 @@ RAPIDAPI_KEY = "rapidapi-test-key-0123456789"
 BROKE_KEY = "broke-test-key-0123456789"  # accepted by every service, with zero credits
 RAPIDAPI_HOST = "background-removal4.p.rapidapi.com"
 SECRET_HEADERS = ("x-api-key", "authorization", "x-rapidapi-key")
-KEY_OF = {"clipdrop": CLIPDROP_KEY, "erase": ERASE_KEY, "bgremoval": RAPIDAPI_KEY}  # service -> a valid key
+# service -> a valid key
+KEY_OF = {"clipdrop": CLIPDROP_KEY, "erase": ERASE_KEY, "bgremoval": RAPIDAPI_KEY}
 AUTH_HEADER = {"clipdrop": "x-api-key", "erase": "authorization", "bgremoval": "x-rapidapi-key"}
 
 CLIPDROP_ROUTES = {"/cleanup/v1": "cleanup", "/portrait-depth-estimation/v1": "depth",
@@ -55,9 +56,9 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
-    format: Optional[str] = None  # what Pillow recognised, None when unreadable
-    size: Optional[tuple] = None  # (w, h)
-    mode: Optional[str] = None
+    format: str | None = None  # what Pillow recognised, None when unreadable
+    size: tuple | None = None  # (w, h)
+    mode: str | None = None
 
     def array(self) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(self.data)))
@@ -69,19 +70,19 @@ class Record:
     path: str
     query: dict
     headers: dict  # lower-case names; secret values replaced by "<redacted>"
-    key: Optional[str]  # "valid", "wrong", "broke" or None (no key header)
+    key: str | None  # "valid", "wrong", "broke" or None (no key header)
     files: dict
     form: dict
-    status: Optional[int] = None
+    status: int | None = None
     time: float = 0.0
 
 
 @dataclasses.dataclass
 class Fault:
     kind: object  # an HTTP status, or one of FAULT_KINDS
-    times: Optional[int]  # None = every request
-    route: Optional[str]  # path prefix, None = any
-    retry_after: Optional[str]
+    times: int | None  # None = every request
+    route: str | None  # path prefix, None = any
+    retry_after: str | None
     seconds: float
     size: int = 0
 
@@ -110,10 +111,10 @@ class FakeServices:
         self._faults: list = []
         self._hits: dict = {}
         self._lock = threading.Lock()
-        self._httpd: Optional[ThreadingHTTPServer] = None
+        self._httpd: ThreadingHTTPServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "FakeServices":
+    def start(self) -> FakeServices:
         handler = type("Handler", (_Handler,), {"services": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -127,7 +128,7 @@ class FakeServices:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "FakeServices":
+    def __enter__(self) -> FakeServices:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -138,7 +139,7 @@ class FakeServices:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # -- control --------------------------------------------------------------------------
-    def fault(self, kind, times: Optional[int] = 1, *, route: Optional[str] = None,
+    def fault(self, kind, times: int | None = 1, *, route: str | None = None,
               retry_after=None, seconds: float = 0.0, size: int = HUGE) -> None:
         """Misbehave on the next ``times`` requests (``None``: until cleared) to ``route``.
 
@@ -162,7 +163,7 @@ class FakeServices:
         with self._lock:
             self._faults.clear()
 
-    def _take_fault(self, path: str) -> Optional[Fault]:
+    def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.route is None or path.startswith(fault.route):
@@ -173,7 +174,7 @@ class FakeServices:
                     return fault
         return None
 
-    def _rate_limited(self, key: str, route: str) -> Optional[int]:
+    def _rate_limited(self, key: str, route: str) -> int | None:
         """Seconds to wait when this request would break the route's limit, else None."""
         now = time.monotonic()
         with self._lock:
@@ -259,14 +260,14 @@ class _Handler(BaseHTTPRequestHandler):
             return lambda rec, fault: _bgremoval(srv, method, path, rec, key, fault)
         raise _Reply(404, {"error": "Not found"})
 
-    def _key_status(self, service: Optional[str], key: Optional[str]) -> Optional[str]:
+    def _key_status(self, service: str | None, key: str | None) -> str | None:
         if key is None or service is None:
             return None
         if key not in self.services.keys[service]:
             return "wrong"
         return "valid" if self.services.credits.get(key, 0) > 0 else "broke"
 
-    def _send(self, reply: _Reply, fault: Optional[Fault] = None):
+    def _send(self, reply: _Reply, fault: Fault | None = None):
         body = reply.body
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body)
@@ -409,7 +410,7 @@ def inpaint(rgb: np.ndarray, strength: np.ndarray) -> np.ndarray:
     return np.round(rgb * (1.0 - s) + fill * s).clip(0, 255).astype(np.uint8)
 
 
-def _service_of(path: str) -> Optional[str]:
+def _service_of(path: str) -> str | None:
     if path in CLIPDROP_ROUTES:
         return "clipdrop"
     if path == "/api/edit/erase":
@@ -425,7 +426,7 @@ def _error_body(path: str, status: int, text: str):
     return {"error": text}
 
 
-def _echo(reply: _Reply, key: Optional[str]) -> _Reply:
+def _echo(reply: _Reply, key: str | None) -> _Reply:
     """The reply with the key that arrived appended to its texts (a careless server): a text
     body, and every error, message, detail or seed field of a JSON body, however deep."""
     extra = f" (key {key})"

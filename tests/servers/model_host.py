@@ -17,23 +17,22 @@ import hashlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
 
 
 class ModelHost:
     def __init__(self, files: dict[str, bytes]):
         self.files = dict(files)
-        self.fault: Optional[str] = None
+        self.fault: str | None = None
         self.drop_after = 0
         self.slow_chunk = 4096
         self.requests: list[tuple[str, str, str]] = []
-        self._httpd: Optional[ThreadingHTTPServer] = None
+        self._httpd: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def __enter__(self) -> "ModelHost":
+    def __enter__(self) -> ModelHost:
         host = self
 
         class Handler(_Handler):

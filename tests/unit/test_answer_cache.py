@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-
-from mapsmith.providers import Credits, Provider, Result, Settings
-from mapsmith.providers import cache
 from skimage import data
+
+from mapsmith.providers import Credits, Provider, Result, Settings, cache
 
 
 class Counting(Provider):

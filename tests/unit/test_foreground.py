@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mapsmith.core import mesh_check, foreground, relief_mesh
+from mapsmith.core import foreground, mesh_check, relief_mesh
 
 
 def flood_count(mask):

@@ -7,8 +7,7 @@ import pytest
 from PIL import Image
 
 from mapsmith.core import image_files
-from mapsmith.providers import ProviderError
-from mapsmith.providers import bgremoval, clipdrop
+from mapsmith.providers import ProviderError, bgremoval, clipdrop
 
 
 def noise(h, w, c=3, seed=0):
@@ -53,7 +52,8 @@ def test_base64_decoding():
     data = image_files.encode(noise(4, 4))
     text = base64.b64encode(data).decode()
     assert image_files.decode_base64(text, service="S").shape == (4, 4, 3)
-    assert image_files.decode_base64("data:image/png;base64," + text, service="S").shape == (4, 4, 3)
+    decoded = image_files.decode_base64("data:image/png;base64," + text, service="S")
+    assert decoded.shape == (4, 4, 3)
     for bad in ("%%% nope %%%", "", None, "abc"):
         with pytest.raises(ProviderError, match="^S: "):
             image_files.decode_base64(bad, service="S")
@@ -102,7 +102,8 @@ def test_fit_reencodes_to_jpeg_when_png_is_too_big():
 
 
 def test_fit_shrinks_when_no_lossy_format_is_allowed():
-    f = image_files.fit(noise(128, 128), image_files.Limits(("PNG",), max_bytes=20_000), service="S")
+    limits = image_files.Limits(("PNG",), max_bytes=20_000)
+    f = image_files.fit(noise(128, 128), limits, service="S")
     assert f.format == "PNG" and len(f.data) <= 20_000 and f.size[0] < 128
 
 

@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from skimage import data
 
 from mapsmith.core import inpaint
-from mapsmith.core.errors import CancelToken, Cancelled
+from mapsmith.core.errors import Cancelled, CancelToken
 
 cv2 = pytest.importorskip("cv2")
 
@@ -252,6 +252,7 @@ def test_a_band_across_a_logo_is_not_filled_grey():
     the whole photo as context, far-away flat wall patches used to win the matching and
     paint a grey band; the locality prior keeps the fill in the badge's own colours."""
     from skimage import data
+
     from mapsmith.core import masks
     rgb = data.astronaut()
     yy, xx = np.mgrid[0:rgb.shape[0], 0:rgb.shape[1]]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from mapsmith.core import images, lithophane, mesh_check, relief_mesh
+from mapsmith.core import images, lithophane, mesh_check
 from mapsmith.core.errors import InputError
 
 

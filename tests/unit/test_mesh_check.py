@@ -27,8 +27,8 @@ def polys(parts):
         n += len(c)
     faces = np.concatenate(loops)
     size = np.full(len(faces), faces.shape[1], np.int64)
-    return mesh_check.Polygons(np.concatenate(co), faces.ravel(), np.arange(len(faces)) * faces.shape[1],
-                               size)
+    starts = np.arange(len(faces)) * faces.shape[1]
+    return mesh_check.Polygons(np.concatenate(co), faces.ravel(), starts, size)
 
 
 def test_inspect_a_cube_in_mm():
@@ -49,7 +49,9 @@ def test_bodies_match_trimesh_and_the_largest_is_kept():
     assert (parts, dropped) == (2, pytest.approx(12 / 18))
     # trimesh agrees, on a solid relief with two islands.
     yy, xx = np.mgrid[0:120, 0:160]
-    depth = (((xx - 40) ** 2 + (yy - 60) ** 2 < 30 ** 2) | ((xx - 120) ** 2 + (yy - 60) ** 2 < 25 ** 2))
+    left = (xx - 40) ** 2 + (yy - 60) ** 2 < 30 ** 2
+    right = (xx - 120) ** 2 + (yy - 60) ** 2 < 25 ** 2
+    depth = left | right
     rm = relief_mesh.depth_to_relief(depth * 0.5, resolution=80, solid=True)
     two = mesh_check.Polygons(rm.co, rm.loop_vertex, rm.poly_start, rm.poly_size)
     tris = np.concatenate([rm.loop_vertex[np.stack([s, s + k, s + k + 1], axis=1)]

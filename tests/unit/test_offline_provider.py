@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
+from mapsmith.core.errors import Cancelled, CancelToken
 from mapsmith.providers import ProviderError, create
-from mapsmith.core.errors import CancelToken, Cancelled
 from mapsmith.providers.offline import OfflineProvider, segment
 from mapsmith.providers.offline.runtime import MODELS_DIR, default_store
 
@@ -336,6 +336,7 @@ def test_not_a_person_is_said_in_the_note(picture):
     """The selfie model calls a cat 96 % person and a coffee cup 37 %: with no face and a mask
     that is not person-shaped the note says so; the result is still made."""
     from skimage import data
+
     from mapsmith.providers.offline import NOT_A_PERSON_NOTE
     rgb = getattr(data, picture)()
     result = OfflineProvider().background(rgb, "MASK")

@@ -6,8 +6,7 @@ import pytest
 
 from mapsmith.providers import ProviderError, Settings, create
 from mapsmith.tests.servers.fake_services import BROKE_KEY, CLIPDROP_KEY
-from mapsmith.tests.servers.helpers import (assert_no_secret, fast, loopback_only,  # noqa: F401
-                                            portrait, services)
+from mapsmith.tests.servers.helpers import assert_no_secret, fast, loopback_only, portrait, services  # noqa: F401
 
 DEPTH = "/portrait-depth-estimation/v1"
 
@@ -101,7 +100,8 @@ def test_rate_limit_then_success_honours_retry_after(services):
     services.fault(429, retry_after=1)
     result = clipdrop(services).depth(portrait())
     first, retry = services.requests
-    assert retry.time - first.time >= 0.95 and result.image.shape == (48, 64)  # as the server saw it
+    # as the server saw it
+    assert retry.time - first.time >= 0.95 and result.image.shape == (48, 64)
     assert [r.status for r in services.requests] == [429, 200]
 
 

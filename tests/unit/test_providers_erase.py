@@ -5,8 +5,7 @@ import pytest
 
 from mapsmith.providers import ProviderError, Settings, create
 from mapsmith.tests.servers.fake_services import BROKE_KEY, ERASE_KEY
-from mapsmith.tests.servers.helpers import (assert_no_secret, fast, loopback_only,  # noqa: F401
-                                            portrait, services)
+from mapsmith.tests.servers.helpers import assert_no_secret, fast, loopback_only, portrait, services  # noqa: F401
 
 
 def erase(srv, key=ERASE_KEY, **kw):

@@ -14,11 +14,14 @@ import pytest
 from PIL import Image
 
 from mapsmith.core import image_files
-from mapsmith.providers import CancelToken, Cancelled, ProviderError, Settings, create, http
-from mapsmith.tests.servers.fake_services import (CLIPDROP_KEY, ERASE_KEY, HUGE, RAPIDAPI_KEY,
-                                                  FakeServices)
-from mapsmith.tests.servers.helpers import (assert_no_secret, fast, loopback_only,  # noqa: F401
-                                            portrait, services)
+from mapsmith.providers import Cancelled, CancelToken, ProviderError, Settings, create, http
+from mapsmith.tests.servers.fake_services import (
+    CLIPDROP_KEY,
+    ERASE_KEY,
+    HUGE,
+    RAPIDAPI_KEY,
+)
+from mapsmith.tests.servers.helpers import assert_no_secret, fast, loopback_only, portrait, services  # noqa: F401
 
 
 class _Clock(CancelToken):
