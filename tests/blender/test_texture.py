@@ -256,3 +256,34 @@ def test_tileable_cleanup_takes_context_from_the_opposite_edge(blank, tileable):
     if tileable:                     # the band sits just left of the mark, as it wraps
         first = int(np.argmax(red_columns))
         assert np.all(red_columns[first:first + 12])
+
+
+def test_tileable_cleanup_of_several_marks_undoes_in_one_step(blank):
+    """Two marks cut by the edges (one by left/right, one by top/bottom) and one inside:
+    cleaned wrapped, and one undo gives back every texel exactly."""
+    from skimage import data
+    rgb = np.dstack([seamless(data.gravel()[:128, :128])] * 3)
+    tex = new_image("gravel tile.png", rgb)
+    tex.pack()
+    name = tex.name
+    textured_plane(tex)
+    assert bpy.ops.mapsmith.cleanup_paint_mask() == {"FINISHED"}
+    bpy.ops.ed.undo_push(message="Paint Cleanup Mask")
+    where = disc((256, 256), 0, 60, 5) | disc((256, 256), 256, 60, 5)
+    where |= disc((256, 256), 180, 0, 5) | disc((256, 256), 180, 256, 5)
+    where |= disc((256, 256), 120, 150, 5)
+    paint(mask_of(tex), where)
+    bpy.ops.ed.undo_push(message="stroke")
+    original = stored(tex)
+    assert bpy.ops.mapsmith.cleanup_apply("EXEC_DEFAULT", True, provider="OFFLINE",
+                                          tileable=True, grow=1) == {"FINISHED"}
+    after = stored(bpy.data.images[name])
+    changed = np.any(after != original, axis=2)
+    assert changed[where].mean() > 0.8
+    grown = np.zeros_like(where)
+    for dy in range(-3, 4):
+        for dx in range(-3, 4):
+            grown |= np.roll(where, (dy, dx), axis=(0, 1))
+    assert not changed[~grown].any()          # only at the marks, wrapped around the edges
+    bpy.ops.ed.undo()
+    assert np.array_equal(stored(bpy.data.images[name]), original)
