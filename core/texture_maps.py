@@ -84,12 +84,32 @@ def _frequency_response(shape: tuple[int, int], detail_scale: float) -> np.ndarr
     return response.astype(np.float32)
 
 
+def _fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n: the FFT is fast there (2144 = 32 x 67 is not)."""
+    best = 2 * n
+    p2 = 1
+    while p2 < best:
+        p3 = p2
+        while p3 < best:
+            p5 = p3
+            while p5 < best:
+                if p5 >= n:
+                    best = p5
+                p5 *= 5
+            p3 *= 3
+        p2 *= 2
+    return best
+
+
 def _pad(a: np.ndarray, tileable: bool, margin: int) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Mirror padding by ``margin`` (none when tileable: the FFT wraps), up to a fast FFT
+    size; the slices crop the result back."""
     if tileable or margin == 0:
         return a, (slice(None), slice(None))
     h, w = a.shape
     my, mx = min(margin, h - 1), min(margin, w - 1)
-    padded = np.pad(a, ((my, my), (mx, mx)), mode="reflect")
+    ey, ex = _fft_size(h + 2 * my) - h - 2 * my, _fft_size(w + 2 * mx) - w - 2 * mx
+    padded = np.pad(a, ((my, my + ey), (mx, mx + ex)), mode="reflect")
     return padded, (slice(my, my + h), slice(mx, mx + w))
 
 
@@ -97,20 +117,22 @@ def _filter(a: np.ndarray, response: np.ndarray) -> np.ndarray:
     return np.fft.irfft2(np.fft.rfft2(a) * response, s=a.shape).astype(np.float32)
 
 
+def _gaussian_response(shape: tuple[int, int], sigma: float) -> np.ndarray:
+    hy, hx = shape
+    fy = np.fft.fftfreq(hy).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(hx).astype(np.float32)[None, :]
+    return np.exp(np.float32(-2.0 * np.pi ** 2 * sigma ** 2) * (fy * fy + fx * fx))
+
+
 def _sobel(height: np.ndarray, tileable: bool) -> tuple[np.ndarray, np.ndarray]:
-    """d(height)/dx (to the right) and d(height)/dy (UP, i.e. towards row 0), per pixel."""
-    a = height if tileable else np.pad(height, 1, mode="edge")
-
-    def shift(x, dy, dx):  # x[r + dy, c + dx]
-        return np.roll(x, (-dy, -dx), axis=(0, 1))
-
-    sx = (shift(a, -1, 1) + 2 * shift(a, 0, 1) + shift(a, 1, 1)
-          - shift(a, -1, -1) - 2 * shift(a, 0, -1) - shift(a, 1, -1)) / 8.0
-    sy = (shift(a, -1, -1) + 2 * shift(a, -1, 0) + shift(a, -1, 1)
-          - shift(a, 1, -1) - 2 * shift(a, 1, 0) - shift(a, 1, 1)) / 8.0
-    if not tileable:
-        sx, sy = sx[1:-1, 1:-1], sy[1:-1, 1:-1]
-    return sx.astype(np.float32), sy.astype(np.float32)
+    """d(height)/dx (to the right) and d(height)/dy (UP, i.e. towards row 0), per pixel:
+    the separable Sobel pair on slices of a one-pixel padded copy (wrapped when tileable)."""
+    a = np.pad(np.asarray(height, np.float32), 1, mode="wrap" if tileable else "edge")
+    dx = a[:, 2:] - a[:, :-2]                       # (H + 2, W)
+    sx = (dx[:-2] + 2.0 * dx[1:-1] + dx[2:]) * np.float32(1.0 / 8.0)
+    dy = a[:-2] - a[2:]                             # row above minus row below, (H, W + 2)
+    sy = (dy[:, :-2] + 2.0 * dy[:, 1:-1] + dy[:, 2:]) * np.float32(1.0 / 8.0)
+    return sx, sy
 
 
 def light_is_groove(band: np.ndarray) -> bool:
@@ -118,7 +140,41 @@ def light_is_groove(band: np.ndarray) -> bool:
     std = float(band.std())
     if std < 1e-6:
         return False
-    return float(np.mean((band / std) ** 3)) > LIGHT_GROOVE_SKEW
+    z = band * np.float32(1.0 / std)
+    z3 = z * z
+    z3 *= z                       # not ** 3: a float power is ten times slower here
+    return float(z3.mean(dtype=np.float64)) > LIGHT_GROOVE_SKEW
+
+
+def _bands(image, detail_scale: float, tileable: bool, cavity: bool):
+    """The fine band of the luminance (the height before polarity and scaling) and, with
+    ``cavity``, that band minus its local average: one forward FFT serves both."""
+    if not np.isfinite(detail_scale) or detail_scale <= 0:
+        raise InputError(f"Detail scale must be greater than 0 pixels, not {detail_scale!r}")
+    lum = luminance(image)
+    light = LIGHTING_FRACTION * min(lum.shape)
+    margin = int(np.ceil(max(min(light, 3 * detail_scale), 3 * CAVITY_RADIUS if cavity else 0)))
+    padded, crop = _pad(lum - lum.mean(), tileable, margin)
+    spectrum = np.fft.rfft2(padded)
+    spectrum *= _frequency_response(padded.shape, detail_scale)
+    band = np.fft.irfft2(spectrum, s=padded.shape)[crop].astype(np.float32)
+    if not cavity:
+        return band, None
+    spectrum *= 1.0 - _gaussian_response(padded.shape, CAVITY_RADIUS)
+    return band, np.fft.irfft2(spectrum, s=padded.shape)[crop].astype(np.float32)
+
+
+def _height_from_band(band: np.ndarray, invert: bool, auto_polarity: bool):
+    light_low = auto_polarity and light_is_groove(band)
+    sign = -1.0 if light_low != invert else 1.0
+    # Robust scale: the 1st-99th percentile range maps to 0..1 around 0.5.
+    lo, hi = np.percentile(band, [1.0, 99.0])
+    span = max(float(hi - lo), 1e-6)
+    centre = 0.5 * float(hi + lo)
+    height = band - np.float32(centre)
+    height *= np.float32(sign / span)
+    height += np.float32(0.5)
+    return np.clip(height, 0.0, 1.0, out=height), light_low, sign
 
 
 def height_map(image: np.ndarray, *, detail_scale: float = DEFAULT_DETAIL_SCALE,
@@ -126,20 +182,9 @@ def height_map(image: np.ndarray, *, detail_scale: float = DEFAULT_DETAIL_SCALE,
                tileable: bool = False) -> tuple[np.ndarray, bool]:
     """Relief height from a texture: float32 (H, W) in 0..1, 0.5 = the mean level, and
     whether light was read as low (the auto polarity, before ``invert``)."""
-    if not np.isfinite(detail_scale) or detail_scale <= 0:
-        raise InputError(f"Detail scale must be greater than 0 pixels, not {detail_scale!r}")
-    lum = luminance(image)
-    light = LIGHTING_FRACTION * min(lum.shape)
-    padded, crop = _pad(lum - lum.mean(), tileable, int(np.ceil(min(light, 3 * detail_scale))))
-    band = _filter(padded, _frequency_response(padded.shape, detail_scale))[crop]
-    light_low = auto_polarity and light_is_groove(band)
-    if light_low != invert:
-        band = -band
-    # Robust scale: the 1st-99th percentile range maps to 0..1 around 0.5.
-    lo, hi = np.percentile(band, [1.0, 99.0])
-    span = max(float(hi - lo), 1e-6)
-    centre = 0.5 * float(hi + lo)
-    return np.clip(0.5 + (band - centre) / span, 0.0, 1.0).astype(np.float32), light_low
+    band, _ = _bands(image, detail_scale, tileable, cavity=False)
+    height, light_low, _sign = _height_from_band(band, invert, auto_polarity)
+    return height, light_low
 
 
 def normals_from_height(height: np.ndarray, strength: float = DEFAULT_STRENGTH, *,
@@ -152,9 +197,15 @@ def normals_from_height(height: np.ndarray, strength: float = DEFAULT_STRENGTH, 
     if not np.isfinite(strength) or strength < 0:
         raise InputError(f"Strength must be 0 or more, not {strength!r}")
     gx, gy = _sobel(np.asarray(height, np.float32), tileable)
-    k = np.float32(4.0 * strength)
-    n = np.dstack([-gx * k, -gy * k, np.ones_like(gx)])
-    return (n / np.linalg.norm(n, axis=2, keepdims=True)).astype(np.float32)
+    k = np.float32(-4.0 * strength)
+    gx *= k
+    gy *= k
+    inv = 1.0 / np.sqrt(gx * gx + gy * gy + 1.0)
+    n = np.empty(gx.shape + (3,), np.float32)
+    n[..., 0] = gx * inv
+    n[..., 1] = gy * inv
+    n[..., 2] = inv
+    return n
 
 
 def cavity_map(height: np.ndarray, *, radius: float = CAVITY_RADIUS,
@@ -162,13 +213,15 @@ def cavity_map(height: np.ndarray, *, radius: float = CAVITY_RADIUS,
     """Crevices dark, ridges light, 0.5 flat: height minus its local Gaussian average."""
     h = np.asarray(height, np.float32)
     padded, crop = _pad(h, tileable, int(np.ceil(3 * radius)))
-    hy, hx = padded.shape
-    fy = np.fft.fftfreq(hy).astype(np.float32)[:, None]
-    fx = np.fft.rfftfreq(hx).astype(np.float32)[None, :]
-    local = _filter(padded, np.exp(-2.0 * np.pi ** 2 * radius ** 2 * (fy * fy + fx * fx)))
-    diff = (padded - local)[crop]
+    local = _filter(padded, _gaussian_response(padded.shape, radius))
+    return _cavity_from(padded[crop] - local[crop])
+
+
+def _cavity_from(diff: np.ndarray) -> np.ndarray:
     scale = max(float(np.percentile(np.abs(diff), 99.0)), 1e-6)
-    return np.clip(0.5 + 0.5 * diff / scale, 0.0, 1.0).astype(np.float32)
+    out = diff * np.float32(0.5 / scale)
+    out += np.float32(0.5)
+    return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
 
 
 def texture_maps(image: np.ndarray, *, detail_scale: float = DEFAULT_DETAIL_SCALE,
@@ -178,10 +231,14 @@ def texture_maps(image: np.ndarray, *, detail_scale: float = DEFAULT_DETAIL_SCAL
     """Height, normals and cavity of a texture in one call (see the module docstring)."""
     if cancel is not None:
         cancel.progress(0.1, "height from the texture")
-    height, light_low = height_map(image, detail_scale=detail_scale, invert=invert,
-                                   auto_polarity=auto_polarity, tileable=tileable)
+    if not np.isfinite(strength) or strength < 0:
+        raise InputError(f"Strength must be 0 or more, not {strength!r}")
+    band, fine = _bands(image, detail_scale, tileable, cavity=True)
+    height, light_low, sign = _height_from_band(band, invert, auto_polarity)
     if cancel is not None:
         cancel.progress(0.6, "normals and cavity")
     normals = normals_from_height(height, strength, tileable=tileable)
-    cavity = cavity_map(height, tileable=tileable)
+    # The cavity of the height, from the same spectrum: the height is the band scaled by
+    # ``sign / span`` (clipped at its 1 % tails), and the cavity map is scale-free.
+    cavity = _cavity_from(fine * np.float32(sign))
     return TextureMaps(height, normals, cavity, light_low)

@@ -30,7 +30,7 @@ from ..blender import (
     pixels,
     sources,
 )
-from ..core import cleanup_region, cleanup_seams
+from ..core import cleanup_region, cleanup_seams, cleanup_wrap
 from ..core.errors import ProviderError, SourceError
 from ..providers import cache
 from .job_operator import JobOperator, image_prop, provider_prop
@@ -136,7 +136,8 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
     bl_idname = "mapsmith.cleanup_apply"
     bl_label = "Apply Cleanup"
     capability = "cleanup"
-    request_options = ("image", "provider", "grow", "exclude_person")   # keep_mask: after
+    request_options = ("image", "provider", "grow", "exclude_person",   # keep_mask: after
+                       "tileable")
     needs_source = False  # the texture and its mask are found here (only the region is sent)
 
     image: image_prop()
@@ -152,6 +153,10 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         name="Keep Person Out", default=False,
         description="Offline provider: never copy texels from a person found in the region "
                     "(e.g. cleaning the wall behind a portrait)")
+    tileable: BoolProperty(
+        name="Tileable", default=False,
+        description="The texture is seamless: a mark near an edge is filled with context "
+                    "from the opposite edge too, and the fill wraps around")
 
     def _start(self, context) -> bool:
         # The texture, its mask and an empty-mask check come before the provider: an empty
@@ -175,13 +180,18 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
                               f'texture is {texture.size[0]}x{texture.size[1]}: run Paint '
                               "Cleanup Mask again to resize it")
         marked = cleanup_mask.read_mask(mask)
-        plans = cleanup_region.plan_regions(marked, self.grow) if marked is not None else []
+        planned, self._shift = marked, (0, 0)
+        if self.tileable and marked is not None:   # planned where no mark crosses an edge
+            planned, self._shift = cleanup_wrap.find_marks_wrapped(pixels.read_stored(mask))
+        plans = cleanup_region.plan_regions(planned, self.grow) if marked is not None else []
         if not plans:
             raise SourceError(f'The cleanup mask of "{texture.name}" is empty: paint white over '
                               "what should go first. Nothing was sent")
         buf = pixels.read_stored(texture)
-        regions = [buf[y0:y1, x0:x1].copy() for x0, y0, x1, y1 in (p.box for p in plans)]
+        regions = [cleanup_wrap.gather(buf, p.box, self._shift) for p in plans]
         surface, why = cleanup_surface.surface_of(context, texture)
+        if self._shift != (0, 0) and surface is not None:
+            surface, why = None, "Tileable: filled around the texture's edges instead"
         # Names can change while the job runs; session_uid does not (nor does it on undo).
         self._target = (texture.session_uid, mask.session_uid, plans, regions,
                         pixels.is_linear(texture), bool(texture.is_float))
@@ -224,7 +234,7 @@ class MAPSMITH_OT_cleanup_apply(JobOperator, bpy.types.Operator):
         buf = pixels.read_stored(texture)  # now: keep any change made meanwhile
         if buf.shape[:2] != tuple(mask.size)[::-1]:
             raise SourceError("The texture changed size while cleaning up: nothing was written")
-        changed = _write_regions(texture, buf, plans, new_rgbs)
+        changed = _write_regions(texture, buf, plans, new_rgbs, self._shift)
         del buf
         if texture.packed_file is not None:  # else File > Save keeps the old packed pixels
             pixels.pack(texture)
@@ -262,22 +272,21 @@ def _clean_region(provider, options, plan, region, linear, is_float, token):
                                         is_float=is_float)
 
 
-def _write_regions(texture, buf, plans, new_rgbs) -> int:
+def _write_regions(texture, buf, plans, new_rgbs, shift=(0, 0)) -> int:
     """Write each region's grown-mask texels into ``buf`` and the texture, recorded as ONE
     undo step (every "before" taken before any write: regions may share context). Returns
-    how many texels changed."""
-    befores = [cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1])
-               for x0, y0, x1, y1 in (p.box for p in plans)]
+    how many texels changed. Tileable (``shift``): the boxes are in shifted coordinates, the
+    writes wrap around, and the undo records cover them in the texture's own."""
+    covers = [cleanup_wrap.covering_box(p.box, shift, buf.shape[:2]) for p in plans]
+    befores = [cleanup_undo.to_stored(texture, buf[y0:y1, x0:x1]) for x0, y0, x1, y1 in covers]
     changed = 0
     for plan, new_rgb in zip(plans, new_rgbs):
-        x0, y0, x1, y1 = plan.box
         inside = plan.weight > 0
-        buf[y0:y1, x0:x1, :3][inside] = new_rgb[inside]
+        cleanup_wrap.scatter(buf[..., :3], plan.box, shift, new_rgb, inside)
         changed += int(inside.sum())
     pixels.write_stored(texture, buf)  # marks the texture dirty
-    parts = [(p.box, before, cleanup_undo.to_stored(texture, buf[p.box[1]:p.box[3],
-                                                                  p.box[0]:p.box[2]]))
-             for p, before in zip(plans, befores)]
+    parts = [(box, before, cleanup_undo.to_stored(texture, buf[box[1]:box[3], box[0]:box[2]]))
+             for box, before in zip(covers, befores)]
     (box, before, after), *more = parts
     cleanup_undo.record(texture, box, before, after, more=tuple(more))
     return changed

@@ -266,9 +266,14 @@ class JobOperator:
                                    kept.get("note", "")) if note]
         if notes:
             message = f"{message} ({'; '.join(notes)})" if message else "; ".join(notes)
+        message = "; ".join(part for part in (message, self.report_suffix()) if part)
         if message:
             self.report({"INFO"}, message)
         return {"FINISHED"}
+
+    def report_suffix(self) -> str:
+        """Said last in the report of a finished run (e.g. which maps were made and why)."""
+        return ""
 
     # -- what finish() works on, looked up again now ----------------------------------
     def _current_source(self):

@@ -6,7 +6,7 @@ import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty
 
 from .. import preferences, providers
-from ..blender import meshes, nodes
+from ..blender import meshes, nodes, texture_material
 from ..core import cutout
 from ..core import normals as core_normals
 from ..providers import Result
@@ -14,12 +14,14 @@ from ..providers.offline.face import face_mask
 from .background import despill_prop, edge_colour_prop, keep_islands_prop
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
 from .placement import PlaneOptions
+from .texture_route import TEXTURE, SubjectOptions
 
 ROLE = "material"          # "<image> material", and the plane carrying it
 
 
-class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
-    """A photo plane for a portrait: colour, person cut out, normal map, displacement"""
+class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, SubjectOptions, JobOperator,
+                                 bpy.types.Operator):
+    """A portrait's photo plane (cutout, normals, displacement) or a texture's tiling material"""
 
     bl_idname = "mapsmith.material_setup"
     bl_label = "One-Click Material"
@@ -28,7 +30,8 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
     # Which maps are asked for. Normal Map asks too when its provider is a service; Offline
     # normals are derived from the material's own depth, so toggling them asks nothing.
     request_options = ("image", "provider", "normals_provider", "background_provider",
-                       "use_cutout", "use_displacement")
+                       "use_cutout", "use_displacement",
+                       "subject")                          # AUTO asks the person check
 
     image: image_prop()
     provider: provider_prop("depth")
@@ -59,6 +62,15 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
         description="Render subdivision level of the plane for true displacement "
                     "(the viewport uses at most 6)")
 
+    on_active_object: BoolProperty(
+        name="On Active Object", default=False,
+        description="Texture material: put it on the active mesh object, through its UV map, "
+                    "instead of a new plane sized to the texture")
+    tiling: FloatProperty(
+        name="Tiling", default=1.0, min=0.001, soft_max=64.0,
+        description="Texture material: how many times the texture repeats across the UV "
+                    "square (the Mapping node's scale)")
+
     @property
     def _wanted(self):
         return {"background": self.use_cutout, "normals": self.use_normals,
@@ -67,6 +79,11 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
     @staticmethod
     def draw_options(layout, props):
         """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        SubjectOptions.draw_subject(layout, props)
+        col = layout.column(align=True)
+        col.active = props.subject != "PORTRAIT"
+        col.prop(props, "on_active_object")
+        col.prop(props, "tiling")
         col = layout.column(heading="Maps", align=True)
         col.prop(props, "use_cutout")
         col.prop(props, "use_normals")
@@ -110,7 +127,18 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
             chosen[cap] = getattr(prefs, f"{cap}_provider") if choice == "DEFAULT" else choice
         return chosen
 
-    def prepare(self, context, source, _provider):
+    def prepare(self, context, source, provider):
+        texture = texture_material.prepare(self, context, source)
+        portrait = (None if self.subject == TEXTURE
+                    else self._prepare_portrait(context, source, provider))
+        return self.routed(context, source.rgba[..., :3], portrait, texture)
+
+    def finish(self, context, source, payload):
+        if self.route.kind == TEXTURE:
+            return texture_material.build(self, context, source, payload)
+        return self._finish_portrait(context, source, payload)
+
+    def _prepare_portrait(self, context, source, _provider):
         chosen = self.providers_for(context)
         # One depth per material: with displacement on, offline normals are derived from the
         # displacement's own depth (whichever service made it), never from a second estimate,
@@ -150,7 +178,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
 
         return work
 
-    def finish(self, context, source, results):
+    def _finish_portrait(self, context, source, results):
         photo = nodes.photo_image(source)
         material, tree, bsdf, _output, _tex = nodes.photo_material(source, ROLE, photo,
                                                                    reuse=True)
@@ -207,12 +235,12 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
         return (self.displacement / plane_height * height
                 / (core_normals.RELIEF_OF_SHORT_SIDE * min(width, height)))
 
-    def _plane(self, context, source, material):
-        """Mapsmith's plane for this image, updated (where the artist put it); a new one,
-        placed, if it is gone."""
+    def _plane(self, context, source, material, role: str = ROLE):
+        """Mapsmith's plane for this image (and ``role``), updated (where the artist put
+        it); a new one, placed, if it is gone."""
         stem = source.stem
         size_x, size_y = self._placed.size
-        obj = nodes.find_tagged(bpy.data.objects, source, ROLE)
+        obj = nodes.find_tagged(bpy.data.objects, source, role)
         if obj is not None and obj.type == "MESH" and context.scene.objects.get(obj.name):
             meshes.resize_plane(obj.data, size_x, size_y)
             nodes.set_shader(material, self.shader)
@@ -220,7 +248,7 @@ class MAPSMITH_OT_material_setup(DrawsOptions, PlaneOptions, JobOperator, bpy.ty
                 obj.data.materials.append(material)
         else:
             mesh = meshes.plane(stem, size_x, size_y)
-            obj = nodes.tag(meshes.add_object(context, stem, mesh, material), source, ROLE)
+            obj = nodes.tag(meshes.add_object(context, stem, mesh, material), source, role)
             self.place_plane(obj, material, self._placed)
         subdiv = obj.modifiers.get("Mapsmith Subdivision")
         if self.use_displacement:

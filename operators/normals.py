@@ -6,16 +6,20 @@ from bpy.props import BoolProperty, FloatProperty
 
 from ..blender import meshes, nodes
 from ..core import normals
+from ..providers import Result
 from .job_operator import DrawsOptions, JobOperator, image_prop, provider_prop
 from .placement import PlaneOptions
+from .texture_route import SubjectOptions
 
 
-class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):
-    """A portrait's estimated normals as a normal map in the active material (or a new plane)"""
+class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, SubjectOptions, JobOperator,
+                             bpy.types.Operator):
+    """A normal map in the active material (or a new plane): a portrait's or a texture's"""
 
     bl_idname = "mapsmith.normal_map"
     bl_label = "Normal Map"
-    request_options = ("image", "provider", "from_depth")   # the rest only shape the map
+    request_options = ("image", "provider", "from_depth",   # the rest only shape the map
+                       "subject")                           # AUTO asks the person check
     uses_active_object = True   # its material gets the map
 
     image: image_prop()
@@ -48,6 +52,7 @@ class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, JobOperator, bpy.types.
     @staticmethod
     def draw_options(layout, props):
         """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        SubjectOptions.draw_subject(layout, props)
         row = layout.row(heading="From Depth")
         row.prop(props, "from_depth", text="")
         sub = row.row()
@@ -78,7 +83,11 @@ class MAPSMITH_OT_normal_map(DrawsOptions, PlaneOptions, JobOperator, bpy.types.
                 encoded = normals.flip_green(encoded)
             return result, encoded
 
-        return work
+        def texture(maps, _token):
+            encoded = normals.encode(maps.normals)
+            return Result(encoded), normals.flip_green(encoded) if flip else encoded
+
+        return self.routed(context, rgb, work, texture)
 
     def finish(self, context, source, payload):
         result, encoded = payload

@@ -10,7 +10,10 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 from ..blender import meshes, nodes
 from ..core import images, relief_mesh
 from ..core.errors import MapsmithError
+from ..providers import Result
+from . import texture_route
 from .job_operator import DrawsOptions, JobOperator, image_prop, make_provider, provider_prop
+from .texture_route import SubjectOptions
 
 METHODS = (
     ("MESH", "Mesh", "Real geometry built from the depth: can be cut out, made solid and "
@@ -34,13 +37,13 @@ BACKGROUNDS = (
 _VIEWPORT_LEVELS = 6
 
 
-class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
-    """Build a relief from a portrait's estimated depth (made for photos of people)"""
+class MAPSMITH_OT_depth_relief(DrawsOptions, SubjectOptions, JobOperator, bpy.types.Operator):
+    """Build a relief from a portrait's estimated depth, or from a texture's height"""
 
     bl_idname = "mapsmith.depth_relief"
     bl_label = "Depth Relief"
     capability = "depth"
-    request_options = ("image", "provider")   # the rest only shape the relief
+    request_options = ("image", "provider", "subject")   # the rest only shape the relief
 
     image: image_prop()
     provider: provider_prop("depth")
@@ -96,6 +99,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
     @staticmethod
     def draw_options(layout, props):
         """The options, drawn by Adjust Last Operation and by the sidebar sub-panel."""
+        SubjectOptions.draw_subject(layout, props)
         layout.prop(props, "method")
         col = layout.column(align=True)
         col.prop(props, "resolution")
@@ -132,7 +136,7 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
                       background=self.background, min_island=self.min_island)
         method, resolution = self.method, self.resolution
         mesh_options = dict(long_side=self.size, solid=self.solid, thickness=self.thickness)
-        masker = _mask_provider(context, provider)
+        masker = _mask_provider(context, provider) if provider is not None else None
 
         def work(token):
             token.progress(0.0, "estimating depth")
@@ -150,7 +154,20 @@ class MAPSMITH_OT_depth_relief(DrawsOptions, JobOperator, bpy.types.Operator):
             return result, relief_mesh.displacement_image(depth, resolution, alpha=alpha,
                                                           **common)
 
-        return work
+        def texture(maps, token):
+            # The whole picture (Background: Flat Base), every pixel above the base; the
+            # height is a relief already (lighting removed, 0..1), so it is not compressed.
+            texture_route.require_relief(maps)
+            token.progress(0.7, "building the relief")
+            height = np.maximum(maps.height, np.float32(1.0 / 255.0))
+            whole = {**common, "background": "BASE", "compression": "LINEAR"}
+            if method == "MESH":
+                return Result(height), relief_mesh.depth_to_relief(
+                    height, resolution=resolution, **whole, **mesh_options)
+            whole.pop("relief_height")
+            return Result(height), relief_mesh.displacement_image(height, resolution, **whole)
+
+        return self.routed(context, rgb, work, texture)
 
     def finish(self, context, source, payload):
         result, built = payload
@@ -213,7 +230,7 @@ def _build_displaced(context, source, photo, depth_rgba, op):
     material, tree, bsdf, _output, _tex = nodes.photo_material(source, "relief displaced", photo)
     tex = nodes.image_node(tree, bsdf, depth, name="Mapsmith Depth", label="Depth (cutout)",
                            row=1)
-    if op.background == "CUT":
+    if op.background == "CUT" and op.route.kind != "TEXTURE":   # a texture: all of it
         nodes.link_alpha(material, tree, bsdf, tex.outputs["Alpha"])
     else:
         nodes.unlink_alpha(material, tree, bsdf)

@@ -61,6 +61,7 @@ class _MainPanel(_MapsmithPanel):
             chosen = providers.RECORDS[preferences.get(context).cleanup_provider]
             if chosen.honours("cleanup", "exclude_person"):
                 box.prop(props, "exclude_person")
+            box.prop(props, "tileable")
         col = box.column(align=True)
         col.operator("mapsmith.cleanup_apply", icon="CHECKMARK")
         col.operator("mapsmith.cleanup_discard", icon="X")

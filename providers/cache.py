@@ -106,11 +106,12 @@ class AnswerCache:
             self._remember(key, *entry)
         return entry
 
-    def put(self, key: str, image: np.ndarray, note: str = "") -> None:
+    def put(self, key: str, image: np.ndarray, note: str = "", *, disk: bool = True) -> None:
         image = np.array(image, copy=True)     # the caller's array stays the caller's
         image.setflags(write=False)
         self._remember(key, image, note)
-        self._write_disk(key, image, note)
+        if disk:
+            self._write_disk(key, image, note)
 
     def _remember(self, key: str, image: np.ndarray, note: str) -> None:
         if image.nbytes > self.max_bytes:
@@ -240,7 +241,7 @@ class CachedProvider:
         self._digests[id(array)] = (array, digest)
         return digest
 
-    def _answer(self, capability: str, call, args, kwargs) -> Result:
+    def _answer(self, capability: str, call, args, kwargs, disk: bool = True) -> Result:
         key = self.key(capability, *args, **kwargs)
         self._cache.asked.append(key)
         entry = self._cache.get(key)
@@ -252,7 +253,7 @@ class CachedProvider:
             raise CacheMiss(capability)
         result = call(*args, **kwargs)
         self._cache.misses += 1
-        self._cache.put(key, result.image, result.note)
+        self._cache.put(key, result.image, result.note, disk=disk)
         return result
 
     def depth(self, rgb, *, cancel=None, **options) -> Result:
@@ -266,6 +267,16 @@ class CachedProvider:
 
     def cleanup(self, rgb, mask, *, cancel=None, **options) -> Result:
         return self._call("cleanup", (rgb, mask), options, cancel)
+
+    def person_check(self, rgb) -> Result:
+        """The offline provider's person check (``person_evidence``), kept like an answer
+        (in memory only: it costs no request): a 0-d bool image, the evidence ("a face") in
+        the note."""
+        def call(rgb):
+            evidence = self._provider.person_evidence(rgb)
+            return Result(np.array(bool(evidence)), note=evidence)
+
+        return self._answer("person", call, (rgb,), {}, disk=False)
 
     def _call(self, capability, args, options, cancel) -> Result:
         method = getattr(self._provider, capability)

@@ -486,6 +486,36 @@ def bench_batch(n_images: int = 4, size: int = 256) -> None:
         tf / n_images, peak)
 
 
+# -- texture maps (issue 16) -----------------------------------------------------------
+def bench_texture_maps(size: int = 2048) -> None:
+    """core.texture_maps of a 2048² texture (scikit-image's brick, enlarged), plain and
+    tileable, against its floor (one forward + inverse FFT of the luminance); the offline
+    person check AUTO runs first; core.matting.cutout_colours of a 2048² portrait."""
+    from PIL import Image
+    from skimage import data
+
+    tm = importlib.import_module(blenv.PKG + ".core.texture_maps")
+    matting = importlib.import_module(blenv.PKG + ".core.matting")
+    offline = importlib.import_module(blenv.PKG + ".providers.offline")
+    rgb = np.asarray(Image.fromarray(np.dstack([data.brick()] * 3)).resize(
+        (size, size), Image.LANCZOS))
+    lum = tm.luminance(rgb)
+    floor, _ = measure(lambda: np.fft.irfft2(np.fft.rfft2(lum), s=lum.shape))
+    for tileable in (False, True):
+        t, peak = measure(lambda: tm.texture_maps(rgb, tileable=tileable))
+        row(f"texture maps {size}²{' tileable' if tileable else ''}", t, None, floor, peak)
+    provider = offline.OfflineProvider()
+    provider.person_evidence(rgb)      # load the models once, outside the timing
+    t, peak = measure(lambda: provider.person_evidence(rgb))
+    row(f"person check (AUTO) {size}²", t, None, None, peak)
+    portrait = np.asarray(Image.fromarray(data.astronaut()).resize((size, size),
+                                                                   Image.LANCZOS))
+    alpha = provider.background(portrait, "MASK").image.astype(np.float32) / 255.0
+    colour = portrait.astype(np.float32) / 255.0
+    t, peak = measure(lambda: matting.cutout_colours(colour, alpha), repeat=2)
+    row(f"cutout_colours {size}² portrait", t, None, None, peak)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes only")
@@ -503,6 +533,7 @@ def main() -> int:
     bench_learned((512,) if args.quick else (512, 1024))
     bench_batch()
     bench_cleanup_regions()
+    bench_texture_maps()
     print_table()
     return 0
 

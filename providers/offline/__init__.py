@@ -73,6 +73,13 @@ def drop_shadow(alpha: np.ndarray) -> np.ndarray:
     return np.clip(images.blur(shifted, SHADOW_BLUR * extent) * SHADOW_OPACITY, 0.0, 1.0)
 
 
+# The person check works on a copy this long at most; a mask covering less than
+# MIN_PERSON_COVERAGE of the frame is a speck the model saw in a texture (a crater on the
+# moon), not a portrait's subject.
+PERSON_CHECK_SIZE = 512
+MIN_PERSON_COVERAGE = 0.05
+
+
 # The modelled depth is smooth but its face detail is steep on small faces; at full strength
 # the normal map paints dark bands under the nose and along the cheeks of a photo plane that
 # already carries the photo's own shading. Half strength keeps the form and loses the grime.
@@ -212,6 +219,30 @@ class OfflineProvider(Provider):
             out = inpaint(out, m, exclude=exclude, cancel=cancel)
         cancel.progress(1.0, "Done")
         return Result(out, note=note)
+
+    # ---- is it a portrait? (no network, whatever provider makes the maps) ---------------
+    def person_evidence(self, rgb: np.ndarray) -> str:
+        """What shows a person in ``rgb``: "a face", "a person-shaped mask", or "" (none).
+
+        A cheap check (a 256 mask and a 128 face detection on a copy at most
+        PERSON_CHECK_SIZE pixels long, about 0.05-0.2 s): the portrait maps need a person,
+        the texture maps suit everything else (bricks, wood, stone, a landscape)."""
+        src = _check_rgb(rgb)[..., :3]
+        h, w = src.shape[:2]
+        scale = min(1.0, PERSON_CHECK_SIZE / max(h, w))
+        rgbf = images.to_float_rgb(src)
+        if scale < 1.0:
+            rgbf = images.resize(rgbf, max(2, round(h * scale)), max(2, round(w * scale)))
+        if detect(self._store, rgbf) is not None:
+            return "a face"
+        prob = segment.coarse_mask(self._store, rgbf)
+        if (prob > 0.5).mean() >= MIN_PERSON_COVERAGE and segment.person_shaped(prob):
+            return "a person-shaped mask"
+        return ""
+
+    def find_person(self, rgb: np.ndarray) -> bool:
+        """True when the face detector or the person mask finds a person in ``rgb``."""
+        return bool(self.person_evidence(rgb))
 
     def test_connection(self, *, cancel: CancelToken = NEVER_CANCELLED) -> str:
         for name in (segment.MODEL, "face_detection_short_range", "face_landmark"):
