@@ -13,6 +13,7 @@ from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import EnumProperty
 
 from .. import preferences
+from ..blender import job_session
 from ..core.errors import ProviderError
 from ..providers.offline import downloads, learned
 from .job_operator import JobOperator
@@ -72,7 +73,7 @@ class MAPSMITH_OT_remove_model(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if MAPSMITH_OT_download_model.bl_idname in JobOperator._busy:
+        if job_session.busy(MAPSMITH_OT_download_model.bl_idname):
             cls.poll_message_set("A model is downloading: wait for it or press Esc")
             return False
         return True
