@@ -36,11 +36,6 @@ def from_relief(name: str, rm) -> bpy.types.Mesh:
     return build(name, rm.co, rm.loop_vertex, rm.poly_start, rm.loop_uv)
 
 
-def plane_size(width_px: int, height_px: int, height: float = 1.0) -> tuple[float, float]:
-    """(x, y) of a plane showing a width_px x height_px image ``height`` metres tall."""
-    return width_px / height_px * height, height
-
-
 def plane(name: str, size_x: float, size_y: float) -> bpy.types.Mesh:
     """One quad centred on the origin in the XY plane, facing +Z, UVs covering the image."""
     hx, hy = size_x / 2.0, size_y / 2.0

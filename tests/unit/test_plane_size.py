@@ -2,8 +2,8 @@
 
 import pytest
 
-from core import plane_size
-from core.errors import InputError
+from mapsmith.core import plane_size
+from mapsmith.core.errors import InputError
 
 
 def test_by_height_keeps_the_aspect():
