@@ -12,7 +12,7 @@ import pytest
 
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mapsmith-blender-user-")
 
-from blhelpers import addon_module, enable, exit_now, install_zip, prefs  # noqa: E402
+from blhelpers import PKG, addon_module, enable, exit_now, install_zip, prefs  # noqa: E402
 
 import bpy  # noqa: E402,F401  (after BLENDER_USER_RESOURCES)
 
@@ -108,3 +108,22 @@ def server():
         yield srv
     p = prefs()
     p.clipdrop_url = p.erase_url = ""
+
+
+@pytest.fixture
+def clipdrop(online, monkeypatch):
+    """The loopback fake ClipDrop (and Background Removal) on a fresh port, with valid keys and
+    no key from the environment; the preferences keep every provider at Offline."""
+    import importlib
+
+    from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, RAPIDAPI_KEY, FakeServices
+    providers = importlib.import_module(f"{PKG}.providers")
+    for env in (record.key_env for record in providers.REMOTE):
+        monkeypatch.delenv(env, raising=False)
+    with FakeServices() as services:
+        p = prefs()
+        for service, key in (("clipdrop", CLIPDROP_KEY), ("bgremoval", RAPIDAPI_KEY)):
+            setattr(p, f"{service}_url", services.url)
+            setattr(p, f"{service}_api_key", key)
+        p.max_retries, p.timeout_s = 0, 10.0
+        yield services

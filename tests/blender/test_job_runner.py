@@ -67,7 +67,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from blhelpers import load_astronaut, prefs  # noqa: E402
 
-from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, RAPIDAPI_KEY, FakeServices  # noqa: E402
+from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, RAPIDAPI_KEY  # noqa: E402
 
 DEPTH = "/portrait-depth-estimation/v1"
 NORMALS = "/portrait-surface-normals/v1"
@@ -78,16 +78,10 @@ def _mod(name):
 
 
 @pytest.fixture
-def fake(online):
-    """The loopback fake services (a fresh port: nothing cached from other tests), ClipDrop
-    and Background Removal pointed at them with valid keys."""
-    with FakeServices() as services:
-        p = prefs()
-        for service, key in (("clipdrop", CLIPDROP_KEY), ("bgremoval", RAPIDAPI_KEY)):
-            setattr(p, f"{service}_url", services.url)
-            setattr(p, f"{service}_api_key", key)
-        p.max_retries, p.timeout_s = 0, 10.0
-        yield services
+def fake(clipdrop):
+    """The loopback fake services (conftest's ``clipdrop``: a fresh port, nothing cached from
+    other tests)."""
+    return clipdrop
 
 
 def _posts(srv, path=None):

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from blhelpers import load_astronaut, prefs
+from blhelpers import load_astronaut
 from portrait import (  # noqa: F401
     ID_COLLECTIONS,
     image_bytes,
@@ -142,22 +142,6 @@ def test_sub_panels_show_each_operators_options(portrait):
 # -- issue 11 item 5: one provider choice, one depth, maps that agree -------------------------
 DEPTH, NORMALS, RESULTS = ("/portrait-depth-estimation/v1", "/portrait-surface-normals/v1",
                            "/v1/results")
-
-
-@pytest.fixture
-def clipdrop(online, monkeypatch):
-    """The loopback fake ClipDrop (and Background Removal) with valid keys; the preferences
-    keep every provider at Offline."""
-    from mapsmith.tests.servers.fake_services import CLIPDROP_KEY, RAPIDAPI_KEY, FakeServices
-    for env in (record.key_env for record in mod("providers").REMOTE):
-        monkeypatch.delenv(env, raising=False)
-    with FakeServices() as services:
-        p = prefs()
-        for service, key in (("clipdrop", CLIPDROP_KEY), ("bgremoval", RAPIDAPI_KEY)):
-            setattr(p, f"{service}_url", services.url)
-            setattr(p, f"{service}_api_key", key)
-        p.max_retries, p.timeout_s = 0, 10.0
-        yield services
 
 
 def _posts(srv, path):
