@@ -124,7 +124,7 @@ def keep_large(mask: np.ndarray, min_fraction: float, *, keep: np.ndarray | None
 
 
 def fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
-    """The mask with enclosed background pieces of at most ``max_area`` pixels filled.
+    """The mask with enclosed background pieces of fewer than ``max_area`` pixels filled.
     Background touching the border is never a hole."""
     m = np.asarray(mask, bool)
     labels, count = label(~m, connectivity=4)
@@ -132,7 +132,7 @@ def fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
         return m.copy()
     size = sizes(labels, count)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    small = size <= max_area
+    small = size < max_area
     small[0] = False
     small[border] = False
     return m | small[labels]

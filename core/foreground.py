@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import masks
+from . import components, masks
 from .errors import InputError
 
 DEFAULT_MIN_ISLAND = 0.01   # pieces under 1 % of the largest are specks
@@ -32,67 +32,14 @@ NOISE_FLOOR = 6.0 / 255.0   # JPEG noise in a depth answer's background: a few 8
 _OPEN_RADIUS = 0.003        # opening radius, fraction of the long side (>= 1 pixel)
 
 
-def label(mask: np.ndarray):
-    """4-connected components of ``mask``: (labels (H, W) int32, -1 outside; count)."""
-    m = np.asarray(mask, bool)
-    h, w = m.shape
-    if not m.any():
-        return np.full((h, w), -1, np.int32), 0
-    start = m.copy()
-    start[:, 1:] &= ~m[:, :-1]
-    run = np.cumsum(start.ravel()).reshape(h, w) - 1      # run index of each pixel
-    n = int(run.max()) + 1
-    both = m[:-1] & m[1:]
-    a = run[:-1][both]
-    b = run[1:][both]
-    if a.size:  # touching pixel pairs repeat along two runs: keep each pair of runs once
-        new = np.ones(a.size, bool)
-        new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-        a, b = a[new], b[new]
-    parent = np.arange(n)
-    while a.size:
-        pa, pb = parent[a], parent[b]
-        if np.array_equal(pa, pb):
-            break
-        lo = np.minimum(pa, pb)
-        np.minimum.at(parent, pa, lo)
-        np.minimum.at(parent, pb, lo)
-        while True:                                         # pointer jumping
-            nxt = parent[parent]
-            if np.array_equal(nxt, parent):
-                break
-            parent = nxt
-    roots, comp = np.unique(parent, return_inverse=True)
-    labels = np.where(m, comp[run], -1).astype(np.int32)
-    return labels, int(roots.size)
-
-
-def _areas(labels: np.ndarray, count: int) -> np.ndarray:
-    return np.bincount(labels[labels >= 0], minlength=count)
-
-
 def keep_islands(mask: np.ndarray, min_island: float) -> np.ndarray:
-    """Drop pieces smaller than ``min_island`` times the largest (0 keeps everything)."""
-    labels, count = label(mask)
-    if count <= 1 or min_island <= 0:
-        return np.asarray(mask, bool).copy()
-    area = _areas(labels, count)
-    keep = area >= min_island * area.max()
-    return (labels >= 0) & keep[np.maximum(labels, 0)]
+    """Drop 4-connected pieces smaller than ``min_island`` times the largest (0 keeps all)."""
+    return components.keep_large(mask, max(float(min_island), 0.0), connectivity=4)
 
 
 def fill_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     """Fill background pieces not touching the border with fewer than ``max_area`` pixels."""
-    m = np.asarray(mask, bool)
-    labels, count = label(~m)
-    if count == 0 or max_area <= 0:
-        return m.copy()
-    area = _areas(labels, count)
-    border = np.zeros(count, bool)
-    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        border[edge[edge >= 0]] = True
-    fill = ~border & (area < max_area)
-    return m | ((labels >= 0) & fill[np.maximum(labels, 0)])
+    return components.fill_holes(mask, max_area)
 
 
 def opening(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -108,12 +55,13 @@ def opening(mask: np.ndarray, radius: int) -> np.ndarray:
 def hysteresis(depth: np.ndarray, low: float, high: float) -> np.ndarray:
     """Pixels above ``low`` connected to a pixel above ``high``."""
     weak = depth > low
-    labels, count = label(weak)
+    labels, count = components.label(weak, connectivity=4)
     if count == 0:
         return weak
-    seeded = np.zeros(count, bool)
+    seeded = np.zeros(count + 1, bool)
     seeded[labels[(depth > high) & weak]] = True
-    return (labels >= 0) & seeded[np.maximum(labels, 0)]
+    seeded[0] = False
+    return seeded[labels]
 
 
 def foreground(depth: np.ndarray, *, alpha: np.ndarray | None = None,
