@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import image_files, images, masks
-from . import http
+from . import http, pacing
 from .contract import (
     NEVER_CANCELLED,
     CancelToken,
@@ -45,7 +45,7 @@ class ClipDropProvider(Provider):
     def _post(self, endpoint: str, files, cancel: CancelToken, answer=None):
         """``answer``: (size, format) of the image the service sends back, for the cap."""
         url = self.client.url(self.record.endpoint(endpoint))
-        pace = http.pacer(endpoint, url, PER_MINUTE[endpoint])
+        pace = pacing.pacer(endpoint, url, PER_MINUTE[endpoint])
         cap = image_files.answer_bytes(*answer) if answer else http.DEFAULT_ANSWER_BYTES
         cancel.progress(0.3, f"Waiting for {self.label}")
         return self.client.request("POST", url, files=files, token=cancel, pace=pace,

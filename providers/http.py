@@ -4,9 +4,9 @@ pacing, error messages.
 bpy-free. Decisions that hold for every service:
 
 - ``Settings.timeout_s`` bounds each attempt as a whole (connect, upload, answer), not each
-  socket read: a watchdog shuts the attempt's socket when its time is up (or the user
-  cancels), so a server trickling its answer cannot hold a job. All attempts of one call,
-  and the pauses between them, end within ``(max_retries + 1) * timeout_s``.
+  socket read: a watchdog (:mod:`.deadline`) shuts the attempt's socket when its time is up
+  (or the user cancels), so a server trickling its answer cannot hold a job. All attempts of
+  one call, and the pauses between them, end within ``(max_retries + 1) * timeout_s``.
 - Answers are streamed and capped: the caller says how many bytes its answer can
   legitimately take (``max_bytes``, derived from the service's document); a bigger answer,
   announced or not, fails as soon as it is seen, without being read. Error answers are read
@@ -17,39 +17,36 @@ bpy-free. Decisions that hold for every service:
   ``.netrc``; a key shorter than :data:`MIN_KEY_CHARS` or with odd characters is refused
   before any socket opens; a service URL holding a user name or password is refused, never
   echoed. Every text that leaves this module for a message or status line (errors, the
-  service's own words) goes through :func:`scrub` first.
+  service's own words) goes through :func:`.secrets.scrub` first.
 - 429 and 5xx are retried (POST too: failed calls are not charged) up to
   ``Settings.max_retries`` times, honouring Retry-After, else backing off from
   ``Settings.backoff_s``; all waits go through the :class:`CancelToken`, so Esc works. A
   Retry-After beyond :data:`MAX_RETRY_AFTER_S` (or beyond the call's deadline) is reported
   rather than slept through. Connection failures are retried the same way; read failures and
   timeouts are not (the service may already have done, and charged, the work).
-- A client-side :class:`Pacer` keeps a batch under a service's per-minute limit.
+- A client-side :class:`.pacing.Pacer` keeps a batch under a service's per-minute limit.
 - Every failure becomes a :class:`ProviderError` prefixed by the service's name.
 """
 
 from __future__ import annotations
 
-import collections
 import email.utils
 import http.client
-import json
 import math
 import re
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterable
-from urllib.parse import quote, unquote, urlsplit
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import requests
 import requests.auth
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError
 
 from .contract import NEVER_CANCELLED, CancelToken, Credits, ProviderError, Settings
+from .deadline import Watchdog, open_session
+from .pacing import Pacer
+from .secrets import scrub, url_credentials, without_credentials
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0
@@ -59,7 +56,6 @@ MIN_KEY_CHARS = 8   # every key these services issue is far longer; shorter is a
 DEFAULT_ANSWER_BYTES = 1 << 20   # an answer without an image (version, modes, a JSON note)
 ERROR_BODY_BYTES = 64 << 10      # of an error answer: its message is at the start
 CHUNK_BYTES = 64 << 10
-WATCH_INTERVAL_S = 0.05          # how often the watchdog looks at the cancel token
 
 _STATUS_TEXT = {
     400: "the service rejected the request",
@@ -75,75 +71,6 @@ _STATUS_TEXT = {
 _DNS_TEXT = ("name or service not known", "nodename nor servname", "getaddrinfo failed",
              "temporary failure in name resolution", "no address associated",
              "failed to resolve")
-# scheme://user:password@ (or user:password@ without a scheme) at the start of an address
-_USERINFO = re.compile(r"^([^/?#@]*//)?([^/?#]*)@")
-# the same anywhere in a text (a server or a library quoting an address)
-_USERINFO_IN_TEXT = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s@]*@")
-
-
-# -- secrets ------------------------------------------------------------------------------
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every secret (as is, URL-quoted or JSON-escaped) replaced by ``***``
-    and every ``user:password@`` in an address removed. Secrets of any length are masked;
-    :class:`Client` refuses keys too short to mask without mangling the message."""
-    forms = set()
-    for secret in secrets:
-        if secret:
-            forms.update({secret, quote(secret, safe=""), json.dumps(secret)[1:-1]})
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, "***")
-    return _USERINFO_IN_TEXT.sub(r"\1***@", text)
-
-
-def url_credentials(url: str) -> list:
-    """The user name and password written into ``url`` (none: []), as typed and decoded."""
-    found = _USERINFO.match(url.strip())
-    if not found:
-        return []
-    userinfo = found.group(2)
-    parts = [userinfo, *userinfo.split(":", 1)]
-    return [p for part in parts for p in {part, unquote(part)} if p]
-
-
-def without_credentials(url: str) -> str:
-    """``url`` with any ``user:password@`` removed (an address safe to show or store)."""
-    return _USERINFO.sub(lambda m: m.group(1) or "", url.strip(), count=1)
-
-
-# -- pacing -------------------------------------------------------------------------------
-class Pacer:
-    """At most ``per_minute`` starts in any ``period`` seconds (a sliding window).
-
-    Shared by all calls to one service endpoint, so a batch paces itself instead of meeting
-    the server's 429s; waiting goes through the caller's :class:`CancelToken`.
-    """
-
-    def __init__(self, per_minute: int, period: float = 60.0, clock=time.monotonic):
-        self.per_minute, self.period, self._clock = per_minute, period, clock
-        self._starts = collections.deque()
-        self._lock = threading.Lock()
-
-    def wait(self, token: CancelToken = NEVER_CANCELLED) -> None:
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._starts and now - self._starts[0] >= self.period:
-                    self._starts.popleft()
-                if len(self._starts) < self.per_minute:
-                    self._starts.append(now)
-                    return
-                delay = self._starts[0] + self.period - now
-            token.wait(delay)
-
-
-_pacers: dict = {}
-_pacers_lock = threading.Lock()
-
-
-def pacer(endpoint: str, base_url: str, per_minute: int) -> Pacer:
-    """The process-wide pacer of one endpoint at one base URL."""
-    with _pacers_lock:
-        return _pacers.setdefault((endpoint, base_url), Pacer(per_minute))
 
 
 def credits_from(response: requests.Response, provider: str = "") -> Credits | None:
@@ -155,115 +82,6 @@ def credits_from(response: requests.Response, provider: str = "") -> Credits | N
             return None
     found = Credits(number("x-remaining-credits"), number("x-credits-consumed"), provider)
     return found if (found.remaining, found.consumed) != (None, None) else None
-
-
-# -- the deadline watchdog ----------------------------------------------------------------
-_current = threading.local()  # the running attempt's _Watchdog, in the requesting thread
-
-
-class _Watchdog:
-    """One attempt's end: when ``seconds`` have passed or the token is cancelled, the
-    attempt's sockets are shut down, so a blocked connect, upload or read (or a server
-    trickling its answer byte by byte) returns at once. Use as a context manager around the
-    whole attempt, answer included."""
-
-    def __init__(self, seconds: float, token: CancelToken):
-        self.seconds, self.token = seconds, token
-        self.expired = False
-        self._sockets: list = []
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="mapsmith-http-deadline",
-                                        daemon=True)
-
-    def __enter__(self) -> _Watchdog:
-        self._end = time.monotonic() + self.seconds
-        _current.watchdog = self
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        _current.watchdog = None
-        self._done.set()
-        self._thread.join()
-        self._sockets.clear()
-
-    def watch(self, sock) -> None:
-        with self._lock:
-            if not self.expired:
-                self._sockets.append(sock)
-                return
-        _shut(sock)
-
-    def _watch(self) -> None:
-        while not self._done.wait(min(WATCH_INTERVAL_S, max(0.0, self._end - time.monotonic()))):
-            if self.token.cancelled or time.monotonic() >= self._end:
-                with self._lock:
-                    self.expired = not self.token.cancelled
-                    sockets = list(self._sockets)
-                for sock in sockets:
-                    _shut(sock)
-                return
-
-
-def _shut(sock) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except (OSError, ValueError):  # already closed, or detached by TLS wrapping
-        pass
-
-
-def _watched(sock):
-    watchdog = getattr(_current, "watchdog", None)
-    if watchdog is not None and sock is not None:
-        watchdog.watch(sock)
-    return sock
-
-
-class _WatchedConnection:
-    """Hands each new socket (and its TLS wrapper) to the running attempt's watchdog."""
-
-    def _new_conn(self):
-        return _watched(super()._new_conn())
-
-    def connect(self):
-        super().connect()
-        _watched(self.sock)
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = type("WatchedHTTPConnection", (_WatchedConnection, HTTPConnection), {})
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = type("WatchedHTTPSConnection", (_WatchedConnection, HTTPSConnection), {})
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _Adapter(HTTPAdapter):
-    """requests' adapter with watched connections (directly and through an HTTP proxy)."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy, **kwargs):
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
-
-
-def open_session() -> requests.Session:
-    """A session for one attempt: TLS verified, no retries of its own, watched sockets."""
-    session = requests.Session()
-    session.verify = True
-    adapter = _Adapter(max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 class _KeyAuth(requests.auth.AuthBase):
@@ -442,7 +260,7 @@ class Client:
             raise self._timed_out()
         session = open_session()
         response = None
-        with _Watchdog(seconds, token) as watchdog:
+        with Watchdog(seconds, token) as watchdog:
             try:
                 response = session.request(method, url, auth=auth, timeout=(seconds, seconds),
                                            allow_redirects=False, stream=True, **kwargs)

@@ -261,7 +261,7 @@ def bench_responsiveness() -> None:
     from skimage import data
 
     providers = importlib.import_module(blenv.PKG + ".providers")
-    http = importlib.import_module(blenv.PKG + ".providers.http")
+    pacing = importlib.import_module(blenv.PKG + ".providers.pacing")
     masks = importlib.import_module(blenv.PKG + ".core.masks")
     inpaint = importlib.import_module(blenv.PKG + ".core.inpaint")
     photo = np.full((48, 64, 3), 210, np.uint8)
@@ -281,7 +281,7 @@ def bench_responsiveness() -> None:
             return time.perf_counter() - pressed[0]
         raise RuntimeError("bench: the work ended without being cancelled")
 
-    pacer = http.Pacer(1, period=30.0)
+    pacer = pacing.Pacer(1, period=30.0)
     pacer.wait()
     row("Esc during a 30 s pacing wait -> Cancelled (bound 1.9 s)",
         cancel_latency(pacer.wait, 0.1), None, None, None)

@@ -238,11 +238,11 @@ def test_a_movie_is_refused_with_a_message(blank, tmp_path):
 # -- through the loopback services -------------------------------------------------------------
 def test_services_paced(srv, photos, tmp_path):  # noqa: F811
     prefs().normals_provider = "CLIPDROP"
-    http = mod("providers.http")
+    pacing = mod("providers.pacing")
     # This server allows 2 normals a second; the client's pacer for it, 2 in 1.2 s (the
     # margin covers the time between the client's start and the server's clock).
     srv.rate_limits["normals"], srv.rate_period = 2, 1.0
-    http._pacers[("normals", srv.url + NORMALS)] = http.Pacer(2, period=1.2)
+    pacing._pacers[("normals", srv.url + NORMALS)] = pacing.Pacer(2, period=1.2)
     out = tmp_path / "maps"
     batch(source="FOLDER", folder=str(photos), output=str(out), maps={"NORMAL"})
     assert set(statuses(out).values()) == {"done"}

@@ -8,13 +8,24 @@ import socket
 import threading
 import time
 import tracemalloc
+from urllib.parse import quote
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from mapsmith.core import image_files
-from mapsmith.providers import Cancelled, CancelToken, ProviderError, Settings, create, http
+from mapsmith.providers import (
+    Cancelled,
+    CancelToken,
+    ProviderError,
+    Settings,
+    create,
+    deadline,
+    http,
+    pacing,
+    secrets,
+)
 from mapsmith.tests.servers.fake_services import (
     CLIPDROP_KEY,
     ERASE_KEY,
@@ -42,7 +53,7 @@ class _Clock(CancelToken):
 
 def test_pacer_spaces_a_burst_over_the_window():
     clock = _Clock()
-    pacer = http.Pacer(3, period=0.4, clock=clock)
+    pacer = pacing.Pacer(3, period=0.4, clock=clock)
     starts = []
     for _ in range(5):
         pacer.wait(clock)
@@ -53,7 +64,7 @@ def test_pacer_spaces_a_burst_over_the_window():
 
 def test_pacer_wait_is_cancellable():
     # How soon Esc ends a pacing wait is measured by tools/bench.py.
-    pacer, token = http.Pacer(1, period=30.0), CancelToken()
+    pacer, token = pacing.Pacer(1, period=30.0), CancelToken()
     pacer.wait(token)
     threading.Timer(0.1, token.cancel).start()
     with pytest.raises(Cancelled):
@@ -61,8 +72,8 @@ def test_pacer_wait_is_cancellable():
 
 
 def test_pacers_are_shared_per_endpoint_and_base():
-    assert http.pacer("a", "http://x", 5) is http.pacer("a", "http://x", 5)
-    assert http.pacer("a", "http://x", 5) is not http.pacer("a", "http://y", 5)
+    assert pacing.pacer("a", "http://x", 5) is pacing.pacer("a", "http://x", 5)
+    assert pacing.pacer("a", "http://x", 5) is not pacing.pacer("a", "http://y", 5)
 
 
 @pytest.mark.parametrize("key", ["", "   ", "abc def ghi", "line\nbreak-secret"])
@@ -112,11 +123,11 @@ def test_official_endpoints_by_default_and_one_base_when_set():
 
 
 def test_sessions_verify_tls_and_leave_retries_to_the_client():
-    session = http.open_session()
+    session = deadline.open_session()
     assert session.verify is True
     for scheme in ("https://x", "http://x"):
         adapter = session.get_adapter(scheme)
-        assert isinstance(adapter, http._Adapter) and adapter.max_retries.total == 0
+        assert isinstance(adapter, deadline._Adapter) and adapter.max_retries.total == 0
 
 
 def test_long_retry_after_is_an_error_not_a_sleep(services):
@@ -321,10 +332,10 @@ def test_a_key_is_masked_before_a_long_text_is_cut(position):
 
 def test_scrub_masks_every_form_of_a_secret_and_url_credentials():
     key = 'k3y/with+odd"chars'
-    text = (f'raw {key}; quoted {http.quote(key, safe="")}; json {key.replace(chr(34), "")}'
+    text = (f'raw {key}; quoted {quote(key, safe="")}; json {key.replace(chr(34), "")}'
             f'; escaped {key.replace(chr(34), chr(92) + chr(34))}; at ftp://bob:pw9@host/x')
-    out = http.scrub(text, [key])
-    assert key not in out and http.quote(key, safe="") not in out
+    out = secrets.scrub(text, [key])
+    assert key not in out and quote(key, safe="") not in out
     assert 'k3y/with+odd\\"chars' not in out and "bob" not in out and "pw9" not in out
     assert "ftp://***@host/x" in out
 
