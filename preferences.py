@@ -50,7 +50,7 @@ def _key_prop(record: ProviderRecord):
 def _drop_url_credentials(prefs, _context):
     """A user name or password typed into a URL preference is removed at once: preferences
     are saved to userpref.blend, and Mapsmith sends only the API key."""
-    from .providers.secrets import url_credentials, without_credentials
+    from .providers.scrubbing import url_credentials, without_credentials
     for prop in prefs.bl_rna.properties:
         name = prop.identifier
         if name.endswith("_url") and url_credentials(getattr(prefs, name)):

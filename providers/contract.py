@@ -150,7 +150,7 @@ class Provider:
         self.settings = settings if settings is not None else Settings()
 
     def __repr__(self) -> str:  # never shows the key, nor a password in the URL
-        from .secrets import without_credentials
+        from .scrubbing import without_credentials
         shown = without_credentials(self.settings.base_url) or "official endpoint"
         return f"<{type(self).__name__} {shown}>"
 

@@ -17,7 +17,7 @@ bpy-free. Decisions that hold for every service:
   ``.netrc``; a key shorter than :data:`MIN_KEY_CHARS` or with odd characters is refused
   before any socket opens; a service URL holding a user name or password is refused, never
   echoed. Every text that leaves this module for a message or status line (errors, the
-  service's own words) goes through :func:`.secrets.scrub` first.
+  service's own words) goes through :func:`.scrubbing.scrub` first.
 - 429 and 5xx are retried (POST too: failed calls are not charged) up to
   ``Settings.max_retries`` times, honouring Retry-After, else backing off from
   ``Settings.backoff_s``; all waits go through the :class:`CancelToken`, so Esc works. A
@@ -46,7 +46,7 @@ from urllib3.exceptions import ConnectTimeoutError, ProtocolError
 from .contract import NEVER_CANCELLED, CancelToken, Credits, ProviderError, Settings
 from .deadline import Watchdog, open_session
 from .pacing import Pacer
-from .secrets import scrub, url_credentials, without_credentials
+from .scrubbing import scrub, url_credentials, without_credentials
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0

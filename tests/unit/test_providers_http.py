@@ -24,7 +24,7 @@ from mapsmith.providers import (
     deadline,
     http,
     pacing,
-    secrets,
+    scrubbing,
 )
 from mapsmith.tests.servers.fake_services import (
     CLIPDROP_KEY,
@@ -334,7 +334,7 @@ def test_scrub_masks_every_form_of_a_secret_and_url_credentials():
     key = 'k3y/with+odd"chars'
     text = (f'raw {key}; quoted {quote(key, safe="")}; json {key.replace(chr(34), "")}'
             f'; escaped {key.replace(chr(34), chr(92) + chr(34))}; at ftp://bob:pw9@host/x')
-    out = secrets.scrub(text, [key])
+    out = scrubbing.scrub(text, [key])
     assert key not in out and quote(key, safe="") not in out
     assert 'k3y/with+odd\\"chars' not in out and "bob" not in out and "pw9" not in out
     assert "ftp://***@host/x" in out
