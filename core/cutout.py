@@ -8,12 +8,13 @@ the job's worker before Blender sees it:
   piece is joined to the person, so the island rule below cannot see it; its colour can.
   :func:`background_pieces` models the colours of the sure subject (the solid mask, eroded,
   its large pieces) and of the sure background (outside the mask, with a gap) in
-  ``TRIM_TILES`` x ``TRIM_TILES`` overlapping tiles of the photo, and finds the pixels of the mask that look much more like the background
-  (smoothed log-likelihood ratio above ``TRIM_LIKELIHOOD``). Only thick stretches of them
-  (an opening of ``TRIM_THICK`` removes thin rims: a soft hair edge is the wall's colour
-  too, and stays) that reach the background outside the mask go; a second pass learns their
-  colours as background and looks again. The sure subject, ``keep`` and pixels whose colour
-  the answer changed (a service's shadow) are never removed. Then the island rule runs.
+  overlapping tiles of the photo (``TRIM_TILES`` per side), and finds the pixels of the mask
+  that look much more like the background (smoothed log-likelihood ratio above
+  ``TRIM_LIKELIHOOD``). Only thick stretches of them (an opening of ``TRIM_THICK`` leaves
+  thin rims: a soft hair edge is the wall's colour too, and stays) that reach the
+  background outside the mask go; a second pass learns their colours as background and
+  looks again. The sure subject, pieces touching ``keep`` and pixels whose colour the
+  answer changed (a service's shadow) are never removed. Then the island rule runs.
 - islands: pieces of the mask that do not touch the person are dropped. The person is the
   largest piece of the visible mask (alpha > 0, 8-connected), every piece at least
   ``KEEP_FRACTION`` of its size (a second person stays) and any piece touching ``keep`` (the
