@@ -51,6 +51,7 @@ TRIM_THICK = 0.01          # stretches thinner than twice this are rims, not pie
 TRIM_TILES = 4             # colour models per axis (each over its 3 x 3 neighbourhood)
 TRIM_BITS = 4              # colour histogram: 2^4 levels per channel
 TRIM_PRIOR = 20.0          # each tile's model mixes in this many pixels' worth of the whole's
+TRIM_FRINGE = 0.5          # next to a piece (within TRIM_THICK) this likelihood is enough
 TRIM_PASSES = 2            # the second pass counts the first one's pieces as background
 TRIM_MIN_SAMPLES = 64      # fewer sure pixels of either kind: no model, nothing removed
 
@@ -160,7 +161,7 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
         looks_background = visible & ~subject & (ratio > TRIM_LIKELIHOOD)
         wide = images.dilate(~images.dilate(~looks_background, thick), thick)
         core = _reaching(wide & looks_background, near_outside)
-        pieces = core | (images.dilate(core, thick) & looks_background)
+        pieces = core | (images.dilate(core, thick) & visible & ~subject & (ratio > TRIM_FRINGE))
     if not pieces.any():
         return nothing
     out = images.resize(pieces.astype(np.float32), h, w) > 0.5
@@ -172,6 +173,15 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
         if (out & keep).any():
             out &= ~_reaching(out, keep)
     return out
+
+
+def _cut(alpha: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """uint8 ``alpha`` with the ``pieces`` (bool) at 0 and the pixels along the cut faded by
+    the share of their 3 x 3 neighbourhood kept (an anti-aliased edge, not a hard step)."""
+    if not pieces.any():
+        return alpha.copy()
+    kept = images.box_filter((~pieces).astype(np.float32), 1)
+    return np.round(alpha * np.where(pieces, 0.0, kept)).astype(alpha.dtype)
 
 
 def refine(photo: np.ndarray, answer: np.ndarray, *, edge_colour: bool = True,
@@ -196,7 +206,7 @@ def refine(photo: np.ndarray, answer: np.ndarray, *, edge_colour: bool = True,
         mask = out if out.ndim == 2 else out[..., 3]
         pieces = background_pieces(rgb, mask, keep=keep, removable=from_photo,
                                    cancel=cancel)
-        mask = np.where(pieces, 0, mask).astype(mask.dtype)
+        mask = _cut(mask, pieces)
         if out.ndim == 2:
             out = drop_islands(mask, keep)
         else:

@@ -64,10 +64,14 @@ def test_astronaut_edge_no_longer_carries_the_wall(astronaut_cutout):
     photo, raw = astronaut_cutout
     out = cutout.refine(photo, raw)
     assert pulled_to_wall(photo, raw) > 0.3           # measured 0.45
-    assert pulled_to_wall(photo, out) < 0.1           # measured 0.05
-    shown = out[..., 3] > 0                           # alpha is the answer's, or 0 (the flag)
-    assert np.array_equal(out[shown, 3], raw[shown, 3])
-    solid = shown & ((raw[..., 3] == 255) | (raw[..., 3] == 0))
+    # measured 0.068: the flag strip's soft pixels are gone from the count (0.048 with them)
+    assert pulled_to_wall(photo, out) < 0.1
+    # Alpha is the answer's except the flag strip (0) and a 1 px fade along that cut.
+    cut = (out[..., 3] == 0) & (raw[..., 3] > 0)
+    changed = out[..., 3] != raw[..., 3]
+    assert (out[..., 3] <= raw[..., 3]).all()
+    assert not (changed & ~ndimage.binary_dilation(cut, np.ones((3, 3)))).any()
+    solid = ~changed & ((raw[..., 3] == 255) | (raw[..., 3] == 0))
     assert np.array_equal(out[solid], raw[solid])     # only the soft edge is recoloured
 
 
@@ -80,8 +84,8 @@ def test_flag_piece_joined_to_the_sleeve_goes(astronaut_cutout):
     assert cutout.drop_islands(raw[..., 3]).sum() == raw[..., 3].sum()    # islands: none
     far_before, far_after, kept = left_edge_figures(raw[..., 3], out[..., 3])
     assert far_before > 2500                          # measured 3004
-    assert far_after < 200                            # measured 96
-    assert kept >= 0.99                               # measured 0.992 (a shadowed fold)
+    assert far_after < 200                            # measured 78
+    assert kept >= 0.99                               # measured 0.9917 (a shadowed fold)
     inside, region = left_edge_truth()
     lost = (raw[..., 3] >= 128) & (out[..., 3] < 128)
     assert lost[~region].sum() == 0                   # hair, helmet, the dark table: untouched
@@ -126,7 +130,8 @@ def test_background_stretch_joined_to_the_subject_goes():
     out = cutout.refine(photo, mask)
     near = ndimage.binary_dilation(subject, iterations=2)     # the cut may miss 1-2 px
     assert not out[(blob | strip) & ~near].any()              # the wall's stretches go
-    assert (out[subject] == 255).all()                        # the subject stays, arm too
+    assert (out[subject] >= 85).all()                         # the subject stays, arm too,
+    assert (out[ndimage.binary_erosion(subject, np.ones((3, 3)))] == 255).all()  # rim faded
     assert np.array_equal(cutout.refine(photo, mask, keep_islands=True), mask)
     keep = np.zeros_like(subject)
     keep[88, 90] = True                                       # e.g. a face found there
