@@ -138,13 +138,16 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
     scale = min(1.0, TRIM_WORK_SIZE / min(h, w))
     sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
     rgb = images.resize(np.ascontiguousarray(photo[..., :3]), sh, sw, filter="box")
-    level = images.resize_area(alpha.astype(np.float32) / 255.0, sh, sw)
-    visible = level > 0.0
+
+    def shrunk(m):       # True where any pixel of the working pixel's area is
+        return images.resize(m.astype(np.uint8) * 255, sh, sw, filter="box") > 0
+
+    visible = shrunk(alpha > 0)
     short = min(sh, sw)
     depth = max(2, round(TRIM_SUBJECT_DEPTH * short))
     thick = max(1, round(TRIM_THICK * short))
     # Sure subject: solid, and at least ``depth`` from anything else, the image border too.
-    unsure = np.pad(level < 254.0 / 255.0, 1, constant_values=True)
+    unsure = np.pad(shrunk(alpha < 254), 1, constant_values=True)
     subject = ~images.dilate(unsure, depth)[1:-1, 1:-1]
     # ... in its large pieces: a stretch of wall joined to the subject may hold a small one.
     subject = components.keep_large(subject, KEEP_FRACTION)
@@ -178,10 +181,13 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
 def _cut(alpha: np.ndarray, pieces: np.ndarray) -> np.ndarray:
     """uint8 ``alpha`` with the ``pieces`` (bool) at 0 and the pixels along the cut faded by
     the share of their 3 x 3 neighbourhood kept (an anti-aliased edge, not a hard step)."""
-    if not pieces.any():
-        return alpha.copy()
-    kept = images.box_filter((~pieces).astype(np.float32), 1)
-    return np.round(alpha * np.where(pieces, 0.0, kept)).astype(alpha.dtype)
+    out = np.where(pieces, 0, alpha).astype(alpha.dtype)
+    rows, cols = np.nonzero(pieces.any(axis=1))[0], np.nonzero(pieces.any(axis=0))[0]
+    if rows.size:                 # the fade, in the pieces' box (2 px more for the windows)
+        box = (slice(max(rows[0] - 2, 0), rows[-1] + 3), slice(max(cols[0] - 2, 0), cols[-1] + 3))
+        kept = images.box_filter((~pieces[box]).astype(np.float32), 1)
+        out[box] = np.round(out[box] * kept).astype(alpha.dtype)
+    return out
 
 
 def refine(photo: np.ndarray, answer: np.ndarray, *, edge_colour: bool = True,
@@ -200,7 +206,7 @@ def refine(photo: np.ndarray, answer: np.ndarray, *, edge_colour: bool = True,
         raise InputError(f"Despill must be between 0 and 1, not {despill!r}")
     out = answer.copy()
     rgb = photo[..., :3]
-    from_photo = None if out.ndim == 2 else (
+    from_photo = None if out.ndim == 2 or (keep_islands and not edge_colour) else (
         np.abs(out[..., :3].astype(np.int16) - rgb).max(axis=2) <= PHOTO_TOLERANCE)
     if not keep_islands:
         mask = out if out.ndim == 2 else out[..., 3]
