@@ -116,15 +116,6 @@ def _likelihood_ratio(rgb: np.ndarray, subject: np.ndarray,
     return out
 
 
-def _reaching(candidates: np.ndarray, outside: np.ndarray) -> np.ndarray:
-    """The 4-connected pieces of ``candidates`` with a pixel in ``outside``."""
-    labels, count = components.label(candidates, connectivity=4)
-    touching = np.zeros(count + 1, bool)
-    touching[np.unique(labels[outside & candidates])] = True
-    touching[0] = False
-    return touching[labels]
-
-
 def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
                       keep: np.ndarray | None = None, removable: np.ndarray | None = None,
                       cancel=NEVER_CANCELLED) -> np.ndarray:
@@ -163,7 +154,7 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
         ratio = images.blur(np.clip(ratio, -4.0, 4.0), max(1.0, TRIM_SMOOTH * short))
         looks_background = visible & ~subject & (ratio > TRIM_LIKELIHOOD)
         wide = images.dilate(~images.dilate(~looks_background, thick), thick)
-        core = _reaching(wide & looks_background, near_outside)
+        core = components.touching(wide & looks_background, near_outside, connectivity=4)
         pieces = core | (images.dilate(core, thick) & visible & ~subject & (ratio > TRIM_FRINGE))
     if not pieces.any():
         return nothing
@@ -174,7 +165,7 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
     if keep is not None:
         keep = np.asarray(keep, bool)
         if (out & keep).any():
-            out &= ~_reaching(out, keep)
+            out &= ~components.touching(out, keep, connectivity=4)
     return out
 
 
