@@ -158,7 +158,15 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
         pieces = core | (images.dilate(core, thick) & visible & ~subject & (ratio > TRIM_FRINGE))
     if not pieces.any():
         return nothing
-    out = images.resize(pieces.astype(np.float32), h, w) > 0.5
+    # Back to full size, in the pieces' box only (a 1-pixel margin of nothing around it).
+    rows, cols = np.nonzero(pieces.any(axis=1))[0], np.nonzero(pieces.any(axis=0))[0]
+    r0, r1 = max(rows[0] - 1, 0), min(rows[-1] + 2, sh)
+    c0, c1 = max(cols[0] - 1, 0), min(cols[-1] + 2, sw)
+    y0, y1 = round(r0 * h / sh), round(r1 * h / sh)
+    x0, x1 = round(c0 * w / sw), round(c1 * w / sw)
+    out = np.zeros((h, w), bool)
+    out[y0:y1, x0:x1] = images.resize(pieces[r0:r1, c0:c1].astype(np.float32),
+                                      y1 - y0, x1 - x0) > 0.5
     out &= alpha > 0
     if removable is not None:
         out &= removable
