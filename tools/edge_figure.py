@@ -3,14 +3,16 @@
     python tools/edge_figure.py [--out docs/images/cutout_edge.png]
 
 On the astronaut (scikit-image), with the offline provider's cutout before and after
-``core.cutout.refine`` (defaults: edge colour on, despill 0.5, islands dropped), prints:
+``core.cutout.refine`` (defaults: edge colour on, despill 0.5, background pieces and islands
+dropped), prints:
 
 - pulled: the share of soft edge pixels (alpha 0.05..0.95) at least 20 levels closer (RGB
   distance) to the wall's colour (the photo at the nearest pixel of alpha <= 0.05) than to
   the subject's (the photo at the nearest pixel of alpha >= 0.95);
 - kept far: pixels with any alpha more than 5 px outside the true edge of the astronaut's
-  left side (her sleeve against the flag), traced by hand (tests/data/astronaut_left_edge
-  .json), and the share of the subject's solid pixels inside that outline still solid;
+  left side (her sleeve against the flag), traced by hand in
+  tests/data/astronaut_left_edge.json, and the share of the subject's solid pixels (alpha
+  >= 0.5 before) inside that outline still solid after;
 
 and writes both cutouts over black, enlarged around the hair and the sleeve.
 """
