@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import components, images, matting
+from . import components, images, masks, matting
 from .errors import NEVER_CANCELLED, InputError
 
 KEEP_FRACTION = 0.2        # pieces at least this share of the largest one are kept
@@ -159,9 +159,7 @@ def background_pieces(photo: np.ndarray, alpha: np.ndarray, *,
     if not pieces.any():
         return nothing
     # Back to full size, in the pieces' box only (a 1-pixel margin of nothing around it).
-    rows, cols = np.nonzero(pieces.any(axis=1))[0], np.nonzero(pieces.any(axis=0))[0]
-    r0, r1 = max(rows[0] - 1, 0), min(rows[-1] + 2, sh)
-    c0, c1 = max(cols[0] - 1, 0), min(cols[-1] + 2, sw)
+    c0, r0, c1, r1 = masks.bbox(pieces, 1)
     y0, y1 = round(r0 * h / sh), round(r1 * h / sh)
     x0, x1 = round(c0 * w / sw), round(c1 * w / sw)
     out = np.zeros((h, w), bool)
@@ -181,9 +179,10 @@ def _cut(alpha: np.ndarray, pieces: np.ndarray) -> np.ndarray:
     """uint8 ``alpha`` with the ``pieces`` (bool) at 0 and the pixels along the cut faded by
     the share of their 3 x 3 neighbourhood kept (an anti-aliased edge, not a hard step)."""
     out = np.where(pieces, 0, alpha).astype(alpha.dtype)
-    rows, cols = np.nonzero(pieces.any(axis=1))[0], np.nonzero(pieces.any(axis=0))[0]
-    if rows.size:                 # the fade, in the pieces' box (2 px more for the windows)
-        box = (slice(max(rows[0] - 2, 0), rows[-1] + 3), slice(max(cols[0] - 2, 0), cols[-1] + 3))
+    found = masks.bbox(pieces, 2)     # the fade, in the pieces' box (2 px more: the windows)
+    if found is not None:
+        x0, y0, x1, y1 = found
+        box = (slice(y0, y1), slice(x0, x1))
         kept = images.box_filter((~pieces[box]).astype(np.float32), 1)
         out[box] = np.round(out[box] * kept).astype(alpha.dtype)
     return out
