@@ -136,3 +136,13 @@ def fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
     small[0] = False
     small[border] = False
     return m | small[labels]
+
+
+def touching(mask: np.ndarray, seeds: np.ndarray, *, connectivity: int = 8) -> np.ndarray:
+    """The components of ``mask`` that hold a pixel of ``seeds`` (bool (H, W)), as a mask."""
+    m = np.asarray(mask, bool)
+    labels, count = label(m, connectivity=connectivity)
+    wanted = np.zeros(count + 1, bool)
+    wanted[np.unique(labels[m & np.asarray(seeds, bool)])] = True
+    wanted[0] = False
+    return wanted[labels]

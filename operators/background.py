@@ -36,8 +36,9 @@ def despill_prop():
 def keep_islands_prop():
     return BoolProperty(
         name="Keep Islands", default=False,
-        description="Keep pieces of the cutout that do not touch the subject (scraps of the "
-                    "background the remover took for the subject); off: they are dropped")
+        description="Keep pieces of the cutout that do not touch the subject, and stretches "
+                    "of background joined to it (what the remover took along with the "
+                    "subject); off: they are dropped")
 
 
 class MAPSMITH_OT_remove_background(DrawsOptions, PlaneOptions, JobOperator, bpy.types.Operator):

@@ -10,6 +10,8 @@
   (naive: ``from_pydata`` with Python lists; floor: a bare ``foreach_set`` of precomputed
   coordinates, topology and UVs, and the edges Blender derives from them);
 - the offline provider's four capabilities at 512² and 1024²;
+- a cutout made ready to composite (core.cutout): background pieces joined to the subject
+  found (512², 1024², 2048²), and the whole refine with islands and edge colour;
 - responsiveness: how soon Esc ends a pacing or Retry-After wait, how soon a 3600 s
   Retry-After or a timeout becomes a message, mask growing and a small inpaint in a 4K
   texture (the unit tests check what happens; the times, which a busy machine stretches,
@@ -432,7 +434,10 @@ def bench_learned(sizes) -> None:
                            ("cleanup 6 % hole, stand-in LaMa",
                             lambda: provider.cleanup(rgb, mask)),
                            ("cleanup 6 % hole, built-in", lambda: plain.cleanup(rgb, mask)),
-                           ("cutout edge colour + islands", lambda: cutout.refine(rgb, raw))):
+                           ("cutout background pieces",
+                            lambda: cutout.background_pieces(rgb, raw[..., 3])),
+                           ("cutout refine: pieces, islands, edge colour",
+                            lambda: cutout.refine(rgb, raw))):
             t, peak = measure(call, repeat=2)
             row(f"offline {name} {n}²", t, None, None, peak)
 
@@ -490,7 +495,8 @@ def bench_batch(n_images: int = 4, size: int = 256) -> None:
 def bench_texture_maps(size: int = 2048) -> None:
     """core.texture_maps of a 2048² texture (scikit-image's brick, enlarged), plain and
     tileable, against its floor (one forward + inverse FFT of the luminance); the offline
-    person check AUTO runs first; core.matting.cutout_colours of a 2048² portrait."""
+    person check AUTO runs first; core.matting.cutout_colours and
+    core.cutout.background_pieces of a 2048² portrait."""
     from PIL import Image
     from skimage import data
 
@@ -514,6 +520,10 @@ def bench_texture_maps(size: int = 2048) -> None:
     colour = portrait.astype(np.float32) / 255.0
     t, peak = measure(lambda: matting.cutout_colours(colour, alpha), repeat=2)
     row(f"cutout_colours {size}² portrait", t, None, None, peak)
+    cutout = importlib.import_module(blenv.PKG + ".core.cutout")
+    raw = provider.background(portrait, "CUTOUT").image[..., 3]
+    t, peak = measure(lambda: cutout.background_pieces(portrait, raw))
+    row(f"cutout background pieces {size}² portrait", t, None, None, peak)
 
 
 def main() -> int:

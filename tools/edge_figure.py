@@ -3,13 +3,16 @@
     python tools/edge_figure.py [--out docs/images/cutout_edge.png]
 
 On the astronaut (scikit-image), with the offline provider's cutout before and after
-``core.cutout.refine`` (defaults: edge colour on, despill 0.5, islands dropped), prints:
+``core.cutout.refine`` (defaults: edge colour on, despill 0.5, background pieces and islands
+dropped), prints:
 
 - pulled: the share of soft edge pixels (alpha 0.05..0.95) at least 20 levels closer (RGB
   distance) to the wall's colour (the photo at the nearest pixel of alpha <= 0.05) than to
   the subject's (the photo at the nearest pixel of alpha >= 0.95);
-- kept far: pixels with any alpha more than 5 px outside the "true edge", taken as the
-  refined cutout's 50 % line (there is no hand-made ground truth for this photo);
+- kept far: pixels with any alpha more than 5 px outside the true edge of the astronaut's
+  left side (her sleeve against the flag), traced by hand in
+  tests/data/astronaut_left_edge.json, and the share of the subject's solid pixels (alpha
+  >= 0.5 before) inside that outline still solid after;
 
 and writes both cutouts over black, enlarged around the hair and the sleeve.
 """
@@ -22,7 +25,6 @@ import sys
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 from skimage import data
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -31,13 +33,10 @@ import conftest  # noqa: E402,F401  (makes the repository importable as ``mapsmi
 
 from mapsmith.core import cutout  # noqa: E402
 from mapsmith.providers import create  # noqa: E402
-from mapsmith.tests.unit.test_cutout import pulled_to_wall  # noqa: E402  (the one definition)
-
-
-def figures(photo: np.ndarray, rgba: np.ndarray, solid: np.ndarray) -> tuple[float, int]:
-    a = rgba[..., 3].astype(np.float32) / 255.0
-    far = ndimage.distance_transform_edt(~solid) > 5
-    return pulled_to_wall(photo, rgba), int(((a > 0) & far).sum())
+from mapsmith.tests.unit.test_cutout import (  # noqa: E402  (the one definition of each)
+    left_edge_figures,
+    pulled_to_wall,
+)
 
 
 def over_black(rgba: np.ndarray) -> np.ndarray:
@@ -52,14 +51,14 @@ def main() -> int:
     photo = data.astronaut()
     before = create("OFFLINE").background(photo, "CUTOUT").image
     after = cutout.refine(photo, before)
-    solid = after[..., 3] >= 128
-    for name, rgba in (("before", before), ("after", after)):
-        pulled, far = figures(photo, rgba, solid)
-        print(f"{name}: pulled towards the wall {pulled:.1%} of "
-              f"{int(((rgba[..., 3] > 12) & (rgba[..., 3] < 243)).sum())} soft edge pixels; "
-              f"{far} pixels kept more than 5 px outside the edge")
+    far_before, far_after, kept = left_edge_figures(before[..., 3], after[..., 3])
+    for name, rgba, far in (("before", before, far_before), ("after", after, far_after)):
+        soft = int(((rgba[..., 3] > 12) & (rgba[..., 3] < 243)).sum())
+        print(f"{name}: pulled towards the wall {pulled_to_wall(photo, rgba):.1%} of {soft} "
+              f"soft edge pixels; {far} pixels kept more than 5 px outside the traced edge")
+    print(f"the sleeve's solid pixels inside the traced edge still solid: {kept:.1%}")
     crops = []
-    for top, left in ((0, 130), (300, 0)):         # the hair; the sleeve and the flag
+    for top, left in ((0, 130), (384, 0)):         # the hair; the sleeve and the flag
         tiles = [over_black(x)[top:top + 128, left:left + 192] for x in (before, after)]
         crops.append(np.hstack([tiles[0], np.zeros((128, 4, 3), np.uint8), tiles[1]]))
     picture = np.vstack([crops[0], np.zeros((4, crops[0].shape[1], 3), np.uint8), crops[1]])

@@ -62,6 +62,20 @@ def test_keep_large_and_keep_seed():
     assert np.array_equal(components.keep_large(mask, 0.0), mask)
 
 
+def test_touching_keeps_the_components_holding_a_seed():
+    mask = np.zeros((20, 20), bool)
+    mask[2:8, 2:8] = True            # holds the seed
+    mask[8:10, 8:10] = True          # joins it only diagonally
+    mask[12:18, 12:18] = True        # elsewhere
+    seed = np.zeros_like(mask)
+    seed[0, 0] = seed[5, 5] = True   # outside the mask, and in the first square
+    four = components.touching(mask, seed, connectivity=4)
+    assert four[2:8, 2:8].all() and four.sum() == 36
+    eight = components.touching(mask, seed)
+    assert eight[8:10, 8:10].all() and eight.sum() == 40
+    assert not components.touching(mask, np.zeros_like(mask)).any()
+
+
 def test_fill_holes():
     mask = np.zeros((40, 40), bool)
     mask[5:35, 5:35] = True
