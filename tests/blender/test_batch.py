@@ -1,7 +1,8 @@
 """mapsmith.batch_maps in real Blender, from the built zip: a folder of real images and a
-generated image sequence, offline and through the loopback fake services (pacing, a failure
-mid-batch, credits), resume / skip / overwrite, the JSON and CSV report, bad input, and the
-outputs read back by outside readers (OpenCV for PNG and EXR, trimesh for STL)."""
+generated image sequence (a movie: test_batch_movie.py), offline and through the loopback
+fake services (pacing, a failure mid-batch, credits), resume / skip / overwrite, the JSON and
+CSV report, bad input, and the outputs read back by outside readers (OpenCV for PNG and EXR,
+trimesh for STL)."""
 
 import csv
 import importlib
@@ -226,13 +227,6 @@ def test_a_sequence_with_a_missing_frame_and_a_range(blank, tmp_path):
     batch(source="SEQUENCE", sequence=seq.name, output=str(out2), maps={"MASK"},
           frame_start=4, frame_end=5, load_sequences=False)
     assert list(statuses(out2)) == ["shot_0004.png", "shot_0005.png"]
-
-
-def test_a_movie_is_refused_with_a_message(blank, tmp_path):
-    movie = bpy.data.images.new("clip.mp4", 8, 8)
-    movie.source = "MOVIE"
-    with pytest.raises(RuntimeError, match="is a movie.*image sequence"):
-        batch(source="SEQUENCE", sequence=movie.name, output=str(tmp_path / "maps"))
 
 
 # -- through the loopback services -------------------------------------------------------------

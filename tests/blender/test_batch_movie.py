@@ -1,0 +1,248 @@
+"""mapsmith.batch_maps on a movie data-block, in real Blender from the built zip: a short
+movie made here (distinct frames rendered through the Video Sequencer to MPEG-4 H.264), its
+frames decoded by Blender and batched offline, one output set per frame that matches the
+same frame batched as PNG files, a frame range, resume without decoding again, the maps
+loaded back as image sequences that follow the frame, and cancelling (while the frames are
+read, and after) leaving no temporary scene, image or file behind."""
+
+import os
+import tempfile
+import threading
+import time
+
+os.environ["OPENCV_IO_ENABLE_OPENEXR"] = "1"   # before cv2 is imported
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from skimage import data  # noqa: E402
+from test_batch import SIZE, _save, batch, mod, report_of, statuses  # noqa: E402
+
+import bpy  # noqa: E402
+
+FRAMES = 4
+MAPS = {"NORMAL", "MASK", "DEPTH"}
+
+pytestmark = pytest.mark.skipif(
+    not bpy.app.ffmpeg.supported,
+    reason="this bpy wheel was built without FFmpeg: Blender cannot write or read a movie")
+
+
+def _strips(scene):
+    editor = scene.sequence_editor_create()
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def _movie(folder, frames=FRAMES):
+    """Numbered PNG frames (the astronaut moving right) and clip.mp4 made of them by
+    Blender's Video Sequencer (H.264, lossless quality); the movie loaded as an Image."""
+    folder.mkdir()
+    photo = data.astronaut()
+    pngs = [_save(folder / f"shot_{f:04d}.png", np.roll(photo, 64 * f, axis=1))
+            for f in range(1, frames + 1)]
+    scene = bpy.data.scenes.new("make movie")
+    strip = _strips(scene).new_image("frames", str(pngs[0]), 1, 1)
+    for png in pngs[1:]:
+        strip.elements.append(png.name)
+    render = scene.render
+    scene.frame_start, scene.frame_end = 1, frames
+    render.resolution_x = render.resolution_y = SIZE
+    render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Standard"
+    if hasattr(render.image_settings, "media_type"):           # 5.0
+        render.image_settings.media_type = "VIDEO"
+    render.image_settings.file_format = "FFMPEG"
+    render.ffmpeg.format, render.ffmpeg.codec = "MPEG4", "H264"
+    render.ffmpeg.constant_rate_factor = "LOSSLESS"
+    render.filepath = str(folder / "clip.mp4")
+    render.use_file_extension = False
+    with bpy.context.temp_override(scene=scene):
+        bpy.ops.render.render(animation=True)
+    bpy.data.scenes.remove(scene)
+    movie = bpy.data.images.load(str(folder / "clip.mp4"))
+    assert movie.source == "MOVIE" and movie.frame_duration == frames
+    sequence = bpy.data.images.load(str(pngs[0]))
+    sequence.source = "SEQUENCE"
+    return movie, sequence
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    """Python's temporary folder for this test: the decoded frames go there."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.fixture
+def renders():
+    """The movie frames Blender decoded (each is one render of the batch's scene)."""
+    seen = []
+
+    def count(scene, *_args):
+        if scene.name.startswith(mod("blender.movie_frames").SCENE_NAME):
+            seen.append(scene.frame_current)
+
+    bpy.app.handlers.render_post.append(count)
+    yield seen
+    bpy.app.handlers.render_post.remove(count)
+
+
+def _blender_data():
+    return ({s.name for s in bpy.data.scenes},
+            sorted(i.name for i in bpy.data.images if i.type == "RENDER_RESULT"))
+
+
+def _read(path):
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float64)
+
+
+def test_every_frame_of_a_movie_and_the_maps_back_as_animated_sequences(
+        blank, tmp_path, temp_dir, renders):
+    movie, sequence = _movie(tmp_path / "shot")
+    before = _blender_data()
+    out = tmp_path / "maps"
+    assert batch(source="SEQUENCE", sequence=movie.name, output=str(out),
+                 maps=MAPS) == {"FINISHED"}
+    assert statuses(out) == {f"clip.mp4 frame {f}": "done" for f in range(1, FRAMES + 1)}
+    items, _saved = report_of(out)
+    assert [i["frame"] for i in items.values()] == [1, 2, 3, 4]
+    assert items["clip.mp4 frame 3"]["made"] == [
+        "clip_0003_normal.png", "clip_0003_depth.exr", "clip_0003_mask.png"]
+    assert renders == [1, 2, 3, 4]                      # each frame decoded once
+    # Nothing left: no temporary scene, no Render Result, no decoded frame on disk.
+    assert _blender_data() == before
+    assert list(temp_dir.iterdir()) == []
+
+    # Each frame's maps are those of that frame: the same frames batched as PNG files.
+    png_out = tmp_path / "png maps"
+    batch(source="SEQUENCE", sequence=sequence.name, output=str(png_out), maps={"MASK"},
+          load_sequences=False)
+    for f in range(1, FRAMES + 1):
+        mask = _read(out / f"clip_{f:04d}_mask.png")
+        gaps = [np.abs(mask - _read(png_out / f"shot_{g:04d}_mask.png")).mean()
+                for g in range(1, FRAMES + 1)]
+        assert int(np.argmin(gaps)) == f - 1, gaps
+    assert gaps[0] > 10 * gaps[-1]                      # the frames differ, as the inputs do
+
+    # Loaded back: image sequences in the plane's material that follow the frame.
+    obj = bpy.context.active_object
+    assert obj.name == "clip"
+    tree = obj.active_material.node_tree
+    assert tree.nodes["Mapsmith Photo"].image == movie
+    for name in ("Mapsmith Normals", "Mapsmith Mask", "Mapsmith Depth"):
+        node = tree.nodes[name]
+        assert node.image.source == "SEQUENCE" and node.image.colorspace_settings.is_data
+        assert node.image_user.frame_duration == FRAMES and node.image_user.use_auto_refresh
+    node = tree.nodes["Mapsmith Normals"]
+    shown = {}
+    for frame in (1, 3):                    # headless, nothing advances frame_current
+        node.image_user.frame_current = frame
+        shown[frame] = node.image.filepath_from_user(image_user=node.image_user)
+        assert os.path.basename(shown[frame]) == f"clip_{frame:04d}_normal.png"
+    assert np.abs(_read(shown[1]) - _read(shown[3])).mean() > 100      # 16-bit levels
+
+
+def test_a_frame_range_resumes_without_reading_the_frames_again(
+        blank, tmp_path, temp_dir, renders):
+    movie, _sequence = _movie(tmp_path / "shot")
+    out = tmp_path / "maps"
+    run = dict(source="SEQUENCE", sequence=movie.name, output=str(out), maps={"NORMAL"})
+    batch(frame_start=2, frame_end=3, **run)
+    assert statuses(out) == {"clip.mp4 frame 2": "done", "clip.mp4 frame 3": "done"}
+    assert sorted(p.name for p in out.glob("*.png")) == ["clip_0002_normal.png",
+                                                         "clip_0003_normal.png"]
+    assert len(renders) == 2
+    user = bpy.context.active_object.active_material.node_tree.nodes[
+        "Mapsmith Normals"].image_user
+    assert user.frame_duration == 2 and user.frame_offset == 1   # scene frame 1: movie's 2
+
+    batch(frame_start=2, frame_end=0, load_sequences=False, **run)   # 2 to the last
+    assert statuses(out) == {"clip.mp4 frame 2": "skipped", "clip.mp4 frame 3": "skipped",
+                             "clip.mp4 frame 4": "done"}
+    assert renders == [2, 3, 4]                         # only frame 4 was read
+    later = time.time() + 5                             # the movie edited after its maps
+    os.utime(tmp_path / "shot" / "clip.mp4", (later, later))
+    batch(frame_start=4, load_sequences=False, **run)
+    assert statuses(out) == {"clip.mp4 frame 4": "done"} and renders == [2, 3, 4, 4]
+
+    with pytest.raises(RuntimeError, match='"clip.mp4" has 4 frames: choose a Last Frame of '
+                                           "at most 4"):
+        batch(frame_end=9, **run)
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_cancel_while_the_frames_are_read_leaves_nothing(blank, tmp_path, temp_dir, renders):
+    movie, _sequence = _movie(tmp_path / "shot")
+    before = _blender_data()
+    objects = len(bpy.data.objects)
+    sessions = mod("blender.job_session")
+
+    def cancel_at_the_second_frame(scene, *_args):       # Esc, between two frames
+        if len(renders) == 2:
+            for session in sessions.running("mapsmith.batch_maps"):
+                assert session.job.text == "Reading frame 1/4"
+                session.cancel()
+
+    bpy.app.handlers.render_post.append(cancel_at_the_second_frame)
+    out = tmp_path / "maps"
+    try:
+        assert batch(source="SEQUENCE", sequence=movie.name, output=str(out),
+                     maps=MAPS) == {"CANCELLED"}
+    finally:
+        bpy.app.handlers.render_post.remove(cancel_at_the_second_frame)
+    assert renders == [1, 2]                            # no frame read after the cancel
+    assert _blender_data() == before and len(bpy.data.objects) == objects
+    assert list(temp_dir.iterdir()) == []
+    assert list(out.iterdir()) == []                    # no map, no report
+    assert not sessions.running()
+
+
+def test_cancel_after_the_frames_are_read_stops_after_the_current_frame(
+        blank, tmp_path, temp_dir):
+    bpy.ops.mapsmith.clear_cache()          # cached answers would make each frame instant
+    movie, _sequence = _movie(tmp_path / "shot")
+    sessions = mod("blender.job_session")
+    out = tmp_path / "maps"
+    stop = threading.Event()
+
+    def cancel_on_second_frame():
+        while not stop.is_set():
+            for session in sessions.running("mapsmith.batch_maps"):
+                if session.job.text.startswith("2/"):
+                    session.cancel()
+                    return
+            time.sleep(0.002)
+
+    canceller = threading.Thread(target=cancel_on_second_frame, daemon=True)
+    canceller.start()
+    try:
+        assert batch(source="SEQUENCE", sequence=movie.name, output=str(out),
+                     maps={"NORMAL", "DEPTH", "MASK", "CUTOUT"}) == {"CANCELLED"}
+    finally:
+        stop.set()
+    ops = mod("operators.batch")
+    for _ in range(600):            # the frame in progress finishes, then the report, the files
+        if not ops._FINISHING and (out / "batch_report.json").exists() \
+                and not list(temp_dir.iterdir()):
+            break
+        time.sleep(0.05)
+    items, saved = report_of(out)
+    assert saved["stopped"]
+    assert [i["status"] for i in items.values()] == ["done", "done", "not run (stopped)",
+                                                     "not run (stopped)"]
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_a_movie_that_cannot_be_read_is_a_message(blank, tmp_path, temp_dir):
+    movie, _sequence = _movie(tmp_path / "shot")
+    os.remove(tmp_path / "shot" / "clip.mp4")
+    out = tmp_path / "maps"
+    with pytest.raises(RuntimeError, match='The file of the movie "clip.mp4" .* does not '
+                                           "exist"):
+        batch(source="SEQUENCE", sequence=movie.name, output=str(out))
+    generated = bpy.data.images.new("painted", 8, 8)
+    with pytest.raises(RuntimeError, match="is not an image sequence or a movie"):
+        batch(source="SEQUENCE", sequence=generated.name, output=str(out))
+    assert list(temp_dir.iterdir()) == []
