@@ -98,7 +98,8 @@ def read_frames(image_name: str, path: str, size: tuple[int, int], items, folder
     try:
         scene, strip = _new_scene(path, size, max(item.frame for item in items))
         uid = scene.session_uid
-        readable = int(strip.frame_duration)
+        readable = int(getattr(strip, "content_duration", None)      # 5.2; then deprecated:
+                       or strip.frame_duration)
         n = len(items)
         for i, item in enumerate(items, 1):
             scene = _scene(uid)            # an undo between two steps may have replaced it

@@ -246,3 +246,32 @@ def test_a_movie_that_cannot_be_read_is_a_message(blank, tmp_path, temp_dir):
     with pytest.raises(RuntimeError, match="is not an image sequence or a movie"):
         batch(source="SEQUENCE", sequence=generated.name, output=str(out))
     assert list(temp_dir.iterdir()) == []
+
+
+def test_the_decoded_frames_are_the_movies_pixels_and_the_scene_always_goes(blank, tmp_path):
+    """blender/movie_frames.py on its own: a frame is the movie's pixels unchanged (colour
+    management passes them through), a frame past the end fails alone, and the temporary
+    scene goes when the reading ends or is closed half-way (a cancel)."""
+    movie, _sequence = _movie(tmp_path / "shot")
+    frames, items_of = mod("blender.movie_frames"), mod("blender.batch").Item
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    scenes = {s.name for s in bpy.data.scenes}
+    items = [items_of(f"frame {f}", f"clip_{f}", frame=f) for f in (2, 9)]
+    steps = frames.read_frames(movie.name, frames.movie_file(movie), tuple(movie.size), items,
+                               str(folder))
+    assert next(steps) == (0.5, "Reading frame 1/2")
+    assert frames.SCENE_NAME in bpy.data.scenes
+    assert list(steps) == [(1.0, "Reading frame 2/2")]
+    assert {s.name for s in bpy.data.scenes} == scenes
+    decoded, source = _read(items[0].path), _read(tmp_path / "shot" / "shot_0002.png")
+    assert decoded.shape == source.shape == (SIZE, SIZE, 3)
+    gap = np.abs(decoded - source)
+    assert gap.mean() < 1.0 and gap.max() <= 4, (gap.mean(), gap.max())   # 0.36, 2
+    assert items[1].path is None and "read only 4 frames" in items[1].error
+
+    steps = frames.read_frames(movie.name, frames.movie_file(movie), tuple(movie.size),
+                               [items_of("f", "f", frame=f) for f in (1, 2, 3)], str(folder))
+    next(steps)
+    steps.close()                                                  # cancelled
+    assert {s.name for s in bpy.data.scenes} == scenes
