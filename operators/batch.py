@@ -10,7 +10,7 @@ sequences wired into a material that follows the frame.
 A movie's frames are decoded by Blender itself (``blender/movie_frames.py``: Pillow cannot
 decode video, and ``Image.pixels`` has no image user to choose a frame) on the main thread
 before the job's thread starts, one frame per tick of the job's timer in the UI, all at once
-headless; the temporary PNG files are removed when the job is over.
+headless; the temporary frame files are removed when the job is over.
 """
 
 from __future__ import annotations
@@ -188,6 +188,8 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
     def _read_movie_first(self, movie, items, work) -> jobs.Work:
         """The work, after the main thread has decoded the frames ``items`` need into a
         temporary folder (removed when the job is over)."""
+        movie_frames.check_room(tempfile.gettempdir(), tuple(movie.size), len(items),
+                                movie.name)
         folder = tempfile.mkdtemp(prefix="mapsmith-movie-frames-")
         prelude = movie_frames.read_frames(movie.name, movie_frames.movie_file(movie),
                                            tuple(movie.size), items, folder)

@@ -15,6 +15,7 @@ os.environ["OPENCV_IO_ENABLE_OPENEXR"] = "1"   # before cv2 is imported
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from blhelpers import make_movie  # noqa: E402
 from skimage import data  # noqa: E402
 from test_batch import SIZE, _save, batch, mod, report_of, statuses  # noqa: E402
 
@@ -28,38 +29,15 @@ pytestmark = pytest.mark.skipif(
     reason="this bpy wheel was built without FFmpeg: Blender cannot write or read a movie")
 
 
-def _strips(scene):
-    editor = scene.sequence_editor_create()
-    return editor.strips if hasattr(editor, "strips") else editor.sequences
-
-
 def _movie(folder, frames=FRAMES):
     """Numbered PNG frames (the astronaut moving right) and clip.mp4 made of them by
-    Blender's Video Sequencer (H.264, lossless quality); the movie loaded as an Image."""
+    Blender's Video Sequencer (H.264, lossless quality), loaded as an Image; the PNG files
+    loaded as an image sequence."""
     folder.mkdir()
     photo = data.astronaut()
     pngs = [_save(folder / f"shot_{f:04d}.png", np.roll(photo, 64 * f, axis=1))
             for f in range(1, frames + 1)]
-    scene = bpy.data.scenes.new("make movie")
-    strip = _strips(scene).new_image("frames", str(pngs[0]), 1, 1)
-    for png in pngs[1:]:
-        strip.elements.append(png.name)
-    render = scene.render
-    scene.frame_start, scene.frame_end = 1, frames
-    render.resolution_x = render.resolution_y = SIZE
-    render.resolution_percentage = 100
-    scene.view_settings.view_transform = "Standard"
-    if hasattr(render.image_settings, "media_type"):           # 5.0
-        render.image_settings.media_type = "VIDEO"
-    render.image_settings.file_format = "FFMPEG"
-    render.ffmpeg.format, render.ffmpeg.codec = "MPEG4", "H264"
-    render.ffmpeg.constant_rate_factor = "LOSSLESS"
-    render.filepath = str(folder / "clip.mp4")
-    render.use_file_extension = False
-    with bpy.context.temp_override(scene=scene):
-        bpy.ops.render.render(animation=True)
-    bpy.data.scenes.remove(scene)
-    movie = bpy.data.images.load(str(folder / "clip.mp4"))
+    movie = make_movie(pngs, folder / "clip.mp4")
     assert movie.source == "MOVIE" and movie.frame_duration == frames
     sequence = bpy.data.images.load(str(pngs[0]))
     sequence.source = "SEQUENCE"
@@ -275,3 +253,12 @@ def test_the_decoded_frames_are_the_movies_pixels_and_the_scene_always_goes(blan
     next(steps)
     steps.close()                                                  # cancelled
     assert {s.name for s in bpy.data.scenes} == scenes
+
+
+def test_a_movie_too_long_for_the_free_disk_space_is_refused_before_reading(blank, tmp_path):
+    frames = mod("blender.movie_frames")
+    assert frames.disk_needed((1920, 1080), 10) == 10 * (54 + 1080 * 5760)
+    frames.check_room(str(tmp_path), (1920, 1080), 10, "clip.mp4")
+    with pytest.raises(mod("core.errors").InputError, match=r'The 100000000 frames of '
+                       r'"clip.mp4" need .* GB of temporary space .* batch a frame range'):
+        frames.check_room(str(tmp_path), (1920, 1080), 10**8, "clip.mp4")
