@@ -275,11 +275,12 @@ def test_credits_warning_before_the_batch(srv, photos, tmp_path):  # noqa: F811
     assert "2 credits left" in saved["warnings"][0] and "3 calls" in saved["warnings"][0]
 
 
-def test_cancel_stops_after_the_current_item(blank, photos, tmp_path):
+def cancelled_at_the_second_item(out, finished=lambda: True, **options):
+    """Run the batch and cancel it (as the panel's Cancel button does) once it reaches its
+    second item; wait for the item in progress, the report and ``finished()``: the report."""
     # Answers cached by earlier tests would make each item instant, too quick to catch.
     bpy.ops.mapsmith.clear_cache()
     sessions = mod("blender.job_session")
-    out = tmp_path / "maps"
     stop = threading.Event()
 
     def cancel_on_second_item():
@@ -288,21 +289,26 @@ def test_cancel_stops_after_the_current_item(blank, photos, tmp_path):
                 if session.job.text.startswith("2/"):
                     session.cancel()
                     return
-            time.sleep(0.005)
+            time.sleep(0.002)
 
     canceller = threading.Thread(target=cancel_on_second_item, daemon=True)
     canceller.start()
     try:
-        assert batch(source="FOLDER", folder=str(photos), output=str(out),
-                     maps={"NORMAL", "DEPTH", "MASK", "CUTOUT"}) == {"CANCELLED"}
+        assert batch(output=str(out), maps={"NORMAL", "DEPTH", "MASK", "CUTOUT"},
+                     **options) == {"CANCELLED"}
     finally:
         stop.set()
     ops = mod("operators.batch")
     for _ in range(600):                       # the item in progress finishes, then the report
-        if not ops._FINISHING and (out / "batch_report.json").exists():
+        if not ops._FINISHING and (out / "batch_report.json").exists() and finished():
             break
         time.sleep(0.05)
-    items, saved = report_of(out)
+    return report_of(out)
+
+
+def test_cancel_stops_after_the_current_item(blank, photos, tmp_path):
+    out = tmp_path / "maps"
+    items, saved = cancelled_at_the_second_item(out, source="FOLDER", folder=str(photos))
     assert saved["stopped"]
     assert [i["status"] for i in items.values()] == ["done", "done", "not run (stopped)"]
     assert not (out / "coffee_normal.png").exists()

@@ -7,7 +7,6 @@ read, and after) leaving no temporary scene, image or file behind."""
 
 import os
 import tempfile
-import threading
 import time
 
 os.environ["OPENCV_IO_ENABLE_OPENEXR"] = "1"   # before cv2 is imported
@@ -17,7 +16,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from blhelpers import make_movie  # noqa: E402
 from skimage import data  # noqa: E402
-from test_batch import SIZE, _save, batch, mod, report_of, statuses  # noqa: E402
+from test_batch import (  # noqa: E402
+    SIZE,
+    _save,
+    batch,
+    cancelled_at_the_second_item,
+    mod,
+    report_of,
+    statuses,
+)
 
 import bpy  # noqa: E402
 
@@ -179,38 +186,14 @@ def test_cancel_while_the_frames_are_read_leaves_nothing(blank, tmp_path, temp_d
 
 def test_cancel_after_the_frames_are_read_stops_after_the_current_frame(
         blank, tmp_path, temp_dir):
-    bpy.ops.mapsmith.clear_cache()          # cached answers would make each frame instant
     movie, _sequence = _movie(tmp_path / "shot")
-    sessions = mod("blender.job_session")
-    out = tmp_path / "maps"
-    stop = threading.Event()
-
-    def cancel_on_second_frame():
-        while not stop.is_set():
-            for session in sessions.running("mapsmith.batch_maps"):
-                if session.job.text.startswith("2/"):
-                    session.cancel()
-                    return
-            time.sleep(0.002)
-
-    canceller = threading.Thread(target=cancel_on_second_frame, daemon=True)
-    canceller.start()
-    try:
-        assert batch(source="SEQUENCE", sequence=movie.name, output=str(out),
-                     maps={"NORMAL", "DEPTH", "MASK", "CUTOUT"}) == {"CANCELLED"}
-    finally:
-        stop.set()
-    ops = mod("operators.batch")
-    for _ in range(600):            # the frame in progress finishes, then the report, the files
-        if not ops._FINISHING and (out / "batch_report.json").exists() \
-                and not list(temp_dir.iterdir()):
-            break
-        time.sleep(0.05)
-    items, saved = report_of(out)
+    items, saved = cancelled_at_the_second_item(
+        tmp_path / "maps", finished=lambda: not list(temp_dir.iterdir()),
+        source="SEQUENCE", sequence=movie.name)
     assert saved["stopped"]
     assert [i["status"] for i in items.values()] == ["done", "done", "not run (stopped)",
                                                      "not run (stopped)"]
-    assert list(temp_dir.iterdir()) == []
+    assert list(temp_dir.iterdir()) == []             # the decoded frames are gone
 
 
 def test_a_movie_that_cannot_be_read_is_a_message(blank, tmp_path, temp_dir):
