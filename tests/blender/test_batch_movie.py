@@ -147,6 +147,8 @@ def test_a_frame_range_resumes_without_reading_the_frames_again(
     assert statuses(out) == {"clip.mp4 frame 2": "skipped", "clip.mp4 frame 3": "skipped",
                              "clip.mp4 frame 4": "done"}
     assert renders == [2, 3, 4]                         # only frame 4 was read
+    batch(frame_start=2, load_sequences=False, **run)   # all up to date: nothing to read
+    assert set(statuses(out).values()) == {"skipped"} and renders == [2, 3, 4]
     later = time.time() + 5                             # the movie edited after its maps
     os.utime(tmp_path / "shot" / "clip.mp4", (later, later))
     batch(frame_start=4, load_sequences=False, **run)
