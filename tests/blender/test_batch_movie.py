@@ -160,7 +160,8 @@ def test_a_frame_range_resumes_without_reading_the_frames_again(
     assert list(temp_dir.iterdir()) == []
 
 
-def test_cancel_while_the_frames_are_read_leaves_nothing(blank, tmp_path, temp_dir, renders):
+def test_cancel_while_the_frames_are_read_leaves_nothing(blank, tmp_path, temp_dir, renders,
+                                                         capfd):
     movie, _sequence = _movie(tmp_path / "shot")
     before = _blender_data()
     objects = len(bpy.data.objects)
@@ -174,11 +175,14 @@ def test_cancel_while_the_frames_are_read_leaves_nothing(blank, tmp_path, temp_d
 
     bpy.app.handlers.render_post.append(cancel_at_the_second_frame)
     out = tmp_path / "maps"
+    capfd.readouterr()
     try:
         assert batch(source="SEQUENCE", sequence=movie.name, output=str(out),
                      maps=MAPS) == {"CANCELLED"}
     finally:
         bpy.app.handlers.render_post.remove(cancel_at_the_second_frame)
+    assert ('Batch Maps cancelled while reading the frames of "clip.mp4": nothing was made'
+            in capfd.readouterr().out)
     assert renders == [1, 2]                            # no frame read after the cancel
     assert _blender_data() == before and len(bpy.data.objects) == objects
     assert list(temp_dir.iterdir()) == []
