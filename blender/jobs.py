@@ -120,9 +120,10 @@ class Job:
 
     def _run(self) -> None:
         try:
-            self._finish(*self._outcome())
+            outcome = self._outcome()
         finally:
-            self._clean_up()
+            self._clean_up()           # before the end is seen: nothing left once it is
+        self._finish(*outcome)
 
     def _clean_up(self) -> None:
         """The work's ``cleanup``, once."""

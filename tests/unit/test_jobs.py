@@ -1,6 +1,7 @@
 """The job runner without Blender: threads, progress, cancel, errors."""
 
 import threading
+import time
 
 from mapsmith.blender import jobs
 from mapsmith.providers import ProviderError
@@ -327,6 +328,19 @@ def test_prelude_steps_on_the_main_thread_then_the_work_on_its_own():
     assert staged.work_threads != [me] and staged.cleanups == [1]
     job.release()
     assert staged.cleanups == [1]                      # once
+
+
+def test_the_cleanup_is_over_when_the_end_is_seen():
+    """The main thread that sees DONE finds the temporary files gone already."""
+    seen = []
+
+    def cleanup():
+        time.sleep(0.05)                               # a slow removal
+        seen.append("cleaned")
+
+    job = jobs.Job(jobs.Work(lambda token: 1, cleanup=cleanup)).start()
+    assert job.wait(timeout=5) == jobs.DONE
+    assert seen == ["cleaned"]
 
 
 def test_a_step_budget_runs_several_steps_a_tick():
