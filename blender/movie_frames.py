@@ -3,28 +3,35 @@
 An add-on cannot read the pixels of a chosen frame of a movie ``Image`` (``Image.pixels``
 has no image user) and Pillow cannot decode video, but Blender's Video Sequencer can: a
 temporary scene holds the movie as a movie strip at the movie's own size, and each frame is
-rendered on its own (``render.render(write_still=True)``) to an uncompressed BMP file (5 to
-10 times quicker to write than a PNG, so a frame holds the main thread for less; lossless;
-:func:`disk_needed` says how much room they take). The scene renders
-nothing but the strip (no camera, no compositing) and its colour management passes the
-decoded pixels through unchanged (view transform Standard, look None, exposure 0, gamma 1):
-frame N of the file is frame N of the movie as the Image Editor shows it.
+rendered on its own (``render.render(write_still=True)``) to an uncompressed BMP file
+(lossless, and at 1080p about 4 times quicker to write than a PNG on 4.2, so each frame
+holds the main thread for less; :func:`disk_needed` says how much room they take). The scene
+renders nothing but the strip (no camera, no compositing) and its colour management passes
+the decoded pixels through unchanged (view transform Standard, look None, exposure 0, gamma
+1): frame N of the file is frame N of the movie as decoded.
 
-:func:`read_frames` is a ``jobs.Work.prelude``: a generator the main thread advances one frame
-at a time (the job session's timer in the UI, a loop headless). Its ``finally`` removes the
-temporary scene (and the Render Result image, if the first render made it) whether the frames
-were all read, one failed, or the run was cancelled; the files are the caller's to remove.
+:func:`batch_items` lists a movie's frames for a batch; :func:`after_reading` puts
+:func:`read_frames` before the batch's work. :func:`read_frames` is a ``jobs.Work.prelude``:
+a generator the main thread advances one frame at a time (the job session's timer in the
+UI, a loop headless). Its ``finally`` removes the temporary scene (and the Render Result
+image, if the first render made it) whether the frames were all read, one failed, or the run
+was cancelled; the files are removed by the job's cleanup (:func:`after_reading`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Generator
+
+import numpy as np
 
 import bpy
 
 from ..core.errors import InputError
+from . import batch, jobs
+from .sources import Source
 
 SCENE_NAME = "Mapsmith Movie Frames"
 
@@ -64,6 +71,25 @@ def check_room(folder: str, size: tuple[int, int], frames: int, image_name: str)
                          f"of temporary space while the batch runs, and {folder} has "
                          f"{free / 2**30:.1f} GB free: free some space, or batch a frame range "
                          "(First Frame, Last Frame) at a time")
+
+
+def batch_items(movie: bpy.types.Image, start: int = 0, end: int = 0) -> list[batch.Item]:
+    """One batch item per frame of the movie ``movie``, frames ``start``..``end`` (0: the
+    first / the last; a movie's frames count from 1), not read yet."""
+    stem = Source(movie.name, movie, np.zeros((1, 1, 4), np.uint8)).stem     # "clip"
+    count = frame_count(movie) if all(movie.size) else 0
+    return batch.movie_items(movie.name, stem, movie_file(movie), count, start, end)
+
+
+def after_reading(movie: bpy.types.Image, items, work) -> jobs.Work:
+    """The batch's ``work``, once the main thread has decoded the frames ``items`` need into
+    a temporary folder (:func:`read_frames`), removed when the job is over; refused at once
+    if the folder's disk has not the room."""
+    size = tuple(movie.size)
+    check_room(tempfile.gettempdir(), size, len(items), movie.name)
+    folder = tempfile.mkdtemp(prefix="mapsmith-movie-frames-")
+    return jobs.Work(work, read_frames(movie.name, movie_file(movie), size, items, folder),
+                     cleanup=lambda: shutil.rmtree(folder, True))
 
 
 def _strips(scene):

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 import threading
 
 import numpy as np
@@ -28,7 +26,7 @@ from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
 from .. import preferences, providers
-from ..blender import batch, jobs, meshes, movie_frames, nodes, pixels, printing
+from ..blender import batch, meshes, movie_frames, nodes, pixels, printing
 from ..blender.sources import Source
 from ..core import relief_mesh, texture_maps
 from ..core.errors import Cancelled, CancelToken, InputError
@@ -159,7 +157,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         if self.source == "SEQUENCE":
             movie = self._movie()
             if movie is not None:
-                return self._movie_items(movie)
+                return movie_frames.batch_items(movie, self.frame_start, self.frame_end)
             return batch.sequence_items(self._sequence_path(), self.frame_start,
                                         self.frame_end)
         return self._node_items(context)
@@ -178,22 +176,6 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
             return None
         image = self._sequence_image()
         return image if image.source == "MOVIE" else None
-
-    def _movie_items(self, movie) -> list:
-        stem = Source(movie.name, movie, np.zeros((1, 1, 4), np.uint8)).stem
-        count = movie_frames.frame_count(movie) if all(movie.size) else 0
-        return batch.movie_items(movie.name, stem, movie_frames.movie_file(movie), count,
-                                 self.frame_start, self.frame_end)
-
-    def _read_movie_first(self, movie, items, work) -> jobs.Work:
-        """The work, after the main thread has decoded the frames ``items`` need into a
-        temporary folder (removed when the job is over)."""
-        movie_frames.check_room(tempfile.gettempdir(), tuple(movie.size), len(items),
-                                movie.name)
-        folder = tempfile.mkdtemp(prefix="mapsmith-movie-frames-")
-        prelude = movie_frames.read_frames(movie.name, movie_frames.movie_file(movie),
-                                           tuple(movie.size), items, folder)
-        return jobs.Work(work, prelude, cleanup=lambda: shutil.rmtree(folder, True))
 
     def _sequence_path(self) -> str:
         image = self._sequence_image()
@@ -333,7 +315,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         if movie is None:
             started.set()                        # nothing to read first
             return work
-        return self._read_movie_first(movie, todo, work)
+        return movie_frames.after_reading(movie, todo, work)
 
     # -- the end (main thread) ------------------------------------------------------------
     def _report_end(self, context, state, payload, error):
