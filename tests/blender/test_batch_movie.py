@@ -224,6 +224,8 @@ def test_the_decoded_frames_are_the_movies_pixels_and_the_scene_always_goes(blan
     folder = tmp_path / "frames"
     folder.mkdir()
     scenes = {s.name for s in bpy.data.scenes}
+    for result in [i for i in bpy.data.images if i.type == "RENDER_RESULT"]:
+        bpy.data.images.remove(result)              # the first render makes one: ours to remove
     items = [items_of(f"frame {f}", f"clip_{f}", frame=f) for f in (2, 9)]
     steps = frames.read_frames(movie.name, frames.movie_file(movie), tuple(movie.size), items,
                                str(folder))
@@ -231,6 +233,7 @@ def test_the_decoded_frames_are_the_movies_pixels_and_the_scene_always_goes(blan
     assert frames.SCENE_NAME in bpy.data.scenes
     assert list(steps) == [(1.0, "Reading frame 2/2")]
     assert {s.name for s in bpy.data.scenes} == scenes
+    assert not [i for i in bpy.data.images if i.type == "RENDER_RESULT"]
     decoded, source = _read(items[0].path), _read(tmp_path / "shot" / "shot_0002.png")
     assert decoded.shape == source.shape == (SIZE, SIZE, 3)
     gap = np.abs(decoded - source)
