@@ -101,8 +101,8 @@ def _render_results() -> set:
     return {i.as_pointer() for i in bpy.data.images if i.type == "RENDER_RESULT"}
 
 
-def _new_scene(path: str, size: tuple[int, int], last_frame: int):
-    scene = bpy.data.scenes.new(SCENE_NAME)
+def _set_up(scene, path: str, size: tuple[int, int], last_frame: int):
+    """The temporary scene renders the movie strip alone, its pixels unchanged: the strip."""
     render = scene.render
     render.resolution_x, render.resolution_y = size
     render.resolution_percentage = 100
@@ -125,15 +125,14 @@ def _new_scene(path: str, size: tuple[int, int], last_frame: int):
     view.gamma = 1.0
     view.use_curve_mapping = False
     scene.frame_start, scene.frame_end = 1, max(1, last_frame)
-    strip = _strips(scene).new_movie("movie", path, 1, 1, fit_method="ORIGINAL")
-    return scene, strip
+    return _strips(scene).new_movie("movie", path, 1, 1, fit_method="ORIGINAL")
 
 
 def read_frames(image_name: str, path: str, size: tuple[int, int], items, folder: str
                 ) -> Generator[tuple[float, str], None, None]:
     """Decode each item's ``frame`` of the movie file ``path`` (``size`` = width, height) to
-    a BMP file in ``folder``: the item's ``path`` is set to it, or its ``error`` says why that frame
-    could not be read. Yields (fraction, "Reading frame i/n") after each frame; a failure that
+    a BMP file in ``folder``: the item's ``path`` is set to it, or its ``error`` says why that
+    frame could not be read. Yields (fraction, "Reading frame i/n") after each frame; a failure that
     stops every frame (Blender busy rendering) raises an InputError."""
     items = list(items)
     if not items:
@@ -142,8 +141,9 @@ def read_frames(image_name: str, path: str, size: tuple[int, int], items, folder
     made = None                            # the Render Result image, if our first render made it
     uid = None
     try:
-        scene, strip = _new_scene(path, size, max(item.frame for item in items))
-        uid = scene.session_uid
+        scene = bpy.data.scenes.new(SCENE_NAME)
+        uid = scene.session_uid            # removed in the finally, whatever fails next
+        strip = _set_up(scene, path, size, max(item.frame for item in items))
         readable = int(getattr(strip, "content_duration", None)      # 5.2; then deprecated:
                        or strip.frame_duration)
         n = len(items)
