@@ -2,12 +2,14 @@
 movie made here (distinct frames rendered through the Video Sequencer to MPEG-4 H.264), its
 frames decoded by Blender and batched offline, one output set per frame that matches the
 same frame batched as PNG files, a frame range, resume without decoding again, the maps
-loaded back as image sequences that follow the frame, and cancelling (while the frames are
-read, and after) leaving no temporary scene, image or file behind."""
+loaded back as image sequences that follow the frame, cancelling (while the frames are
+read, and after) leaving no temporary scene, image or file behind, and the modal path (a
+frame a tick, Esc) driven with a stand-in window."""
 
 import os
 import tempfile
 import time
+import types
 
 os.environ["OPENCV_IO_ENABLE_OPENEXR"] = "1"   # before cv2 is imported
 
@@ -254,3 +256,78 @@ def test_a_movie_too_long_for_the_free_disk_space_is_refused_before_reading(blan
     with pytest.raises(mod("core.errors").InputError, match=r'The 100000000 frames of '
                        r'"clip.mp4" need .* GB of temporary space .* batch a frame range'):
         frames.check_room(str(tmp_path), (1920, 1080), 10**8, "clip.mp4")
+
+
+class _Timer:
+    time_duration = 0.0
+
+
+class _WindowManager:
+    """What the job session needs of Blender's window manager: a timer per session."""
+
+    def __init__(self, window):
+        self.windows, self.timers = [window], []
+
+    def event_timer_add(self, step, window=None):
+        self.timers.append(_Timer())
+        return self.timers[-1]
+
+    def event_timer_remove(self, timer):
+        self.timers.remove(timer)
+
+
+def _event(kind, x=10, y=10):
+    return types.SimpleNamespace(type=kind, value="PRESS", mouse_x=x, mouse_y=y)
+
+
+def test_in_the_ui_a_frame_is_read_each_tick_and_esc_leaves_nothing(
+        blank, tmp_path, temp_dir, renders, monkeypatch):
+    """The modal path with a stand-in window (timers never fire headless): the job session's
+    own tick reads one frame on the main thread (the step budget set to one frame), the panel
+    shows "Reading frame i/n"; Esc between two frames ends the run, and the teardown removes
+    the temporary scene and the decoded frames, and the batch never starts."""
+    movie, _sequence = _movie(tmp_path / "shot")
+    jobs, session_mod = mod("blender.jobs"), mod("blender.job_session")
+    frames = mod("blender.movie_frames")
+    monkeypatch.setattr(session_mod, "STEP_BUDGET_S", 0.0)
+    area = types.SimpleNamespace(as_pointer=lambda: 2, x=0, y=0, width=100, height=100)
+    window = types.SimpleNamespace(as_pointer=lambda: 1,
+                                   screen=types.SimpleNamespace(areas=[area]))
+    scenes = {s.name for s in bpy.data.scenes}
+
+    def start(work):
+        wm = _WindowManager(window)
+        job = jobs.Job(work, "Batch Maps")
+        return wm, session_mod.JobSession(job, "mapsmith.batch_maps", "Batch Maps").start(
+            wm, window, area)
+
+    def tick(wm, session):
+        wm.timers[0].time_duration += session_mod.TICK_S
+        return session.handle(_event("TIMER"))
+
+    ran = []
+    items = frames.batch_items(movie)
+    wm, session = start(frames.after_reading(movie, items, lambda token: ran.append(1)))
+    assert renders == [] and tick(wm, session) == session_mod.PASS
+    assert renders == [1] and session.text == "Batch Maps: Reading frame 1/4 25%"
+    assert tick(wm, session) == session_mod.PASS and renders == [1, 2]
+    assert frames.SCENE_NAME in bpy.data.scenes
+    assert session.handle(_event("ESC")) == session_mod.END
+    session.teardown()                                  # what the operator's end does
+    assert {s.name for s in bpy.data.scenes} == scenes and list(temp_dir.iterdir()) == []
+    assert renders == [1, 2] and ran == []
+
+    def work(token):                                    # the batch sees every frame read
+        ran.append([os.path.isfile(item.path) for item in items])
+        return "done"
+
+    items = frames.batch_items(movie, 3)
+    wm, session = start(frames.after_reading(movie, items, work))
+    for _ in range(500):                                # two frames, then the work's thread
+        if tick(wm, session) == session_mod.END:
+            break
+        time.sleep(0.01)
+    assert session.job.poll() == jobs.DONE and ran == [[True, True]]
+    assert renders == [1, 2, 3, 4]
+    session.teardown()
+    assert {s.name for s in bpy.data.scenes} == scenes and list(temp_dir.iterdir()) == []
