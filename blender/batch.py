@@ -68,7 +68,9 @@ def capabilities(maps, subject: str) -> list[str]:
 @dataclasses.dataclass
 class Item:
     """One input: a file read here (``path``), or pixels read on the main thread (``rgba``).
-    ``error`` is a failure known before the run (a missing frame)."""
+    ``error`` is a failure known before the run (a missing frame). A movie's frame has a
+    ``path`` (a PNG Blender decoded it to) only once it is read; its date is the movie's
+    (``source_file``)."""
 
     name: str                               # what the report shows
     stem: str                               # outputs are <stem>_<map>.<ext>
@@ -76,10 +78,12 @@ class Item:
     rgba: np.ndarray | None = None       # uint8 (H, W, 4), top row first
     frame: int | None = None
     error: str = ""
+    source_file: str | None = None          # the file whose date counts, if not ``path``
 
     def mtime(self) -> float | None:
+        dated = self.source_file or self.path
         try:
-            return os.stat(self.path).st_mtime if self.path else None
+            return os.stat(dated).st_mtime if dated else None
         except OSError:
             return None
 
@@ -88,6 +92,8 @@ class Item:
             raise InputError(self.error)
         if self.rgba is not None:
             return self.rgba
+        if not self.path:
+            raise InputError(f"{self.name} was not read: run the batch again")
         return read_file(self.path)
 
 
@@ -156,11 +162,7 @@ def sequence_items(first_path: str, start: int = 0, end: int = 0) -> list[Item]:
             frames.setdefault(int(m.group(1)), candidate)
     if not frames:
         raise InputError(f'No frame of the sequence "{path.name}" was found in "{path.parent}"')
-    first = start or min(frames)
-    last = end or max(frames)
-    if last < first:
-        raise InputError(f"The frame range {first}-{last} is empty: the end must not be "
-                         "before the start")
+    first, last = _frame_range(start, end, min(frames), max(frames))
     items = []
     width = len(digits)
     for frame in range(first, last + 1):
@@ -174,6 +176,33 @@ def sequence_items(first_path: str, start: int = 0, end: int = 0) -> list[Item]:
                                     f"in the sequence's folder): render or copy it, then run "
                                     "the batch again (the other frames are skipped)"))
     return items
+
+
+def _frame_range(start: int, end: int, first: int, last: int) -> tuple[int, int]:
+    """First Frame / Last Frame (0: the first / the last there is)."""
+    first, last = start or first, end or last
+    if last < first:
+        raise InputError(f"The frame range {first}-{last} is empty: the end must not be "
+                         "before the start")
+    return first, last
+
+
+def movie_items(name: str, stem: str, movie_file: str, count: int, start: int = 0,
+                end: int = 0) -> list[Item]:
+    """One item per frame of a movie of ``count`` frames (numbered from 1, as Blender's image
+    users number them), frames ``start``..``end`` (0: the first / the last). Frame 3 of
+    "clip.mp4" has the outputs clip_0003_<map>.<ext>, numbered as an image sequence's are, so
+    they load back as image sequences. The frames are read later (``movie_frames``)."""
+    if count < 1:
+        raise InputError(f'Blender finds no frame in the movie "{name}": check that the file '
+                         "plays in Blender (e.g. in the Image Editor)")
+    for option, frame in (("First", start), ("Last", end)):
+        if frame > count:
+            raise InputError(f'"{name}" has {count} frames: choose a {option} Frame of at most '
+                             f"{count} (0: the {option.lower()})")
+    first, last = _frame_range(start, end, 1, count)
+    return [Item(f"{name} frame {frame}", f"{stem}_{frame:04d}", frame=frame,
+                 source_file=movie_file) for frame in range(first, last + 1)]
 
 
 # -- the plan and the report ----------------------------------------------------------------

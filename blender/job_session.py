@@ -7,7 +7,9 @@ tests drive every transition with small stand-ins:
 - :meth:`JobSession.start` starts the job and (in a window) adds the session's own timer;
 - :meth:`JobSession.handle` tells the operator what to do with an event: ``PASS`` it on
   (every event but the job's own Esc and its own timer tick once the job has ended: other
-  timers always reach their owners), or ``END`` the run;
+  timers always reach their owners), or ``END`` the run; the job's own tick also runs the
+  job's main-thread steps, if it has any (``jobs.Work.prelude``: e.g. a movie's frames
+  decoded by Blender), for at most ``STEP_BUDGET_S`` a tick, so the UI stays responsive;
 - :meth:`JobSession.cancel` asks the job to stop (Esc over the area the job was started
   from, the panel's Cancel button, or any caller);
 - :meth:`JobSession.teardown` is the one teardown: cancel the job if it still runs, remove
@@ -32,6 +34,7 @@ PASS = "PASS"    # not the job's business: the operator returns PASS_THROUGH
 END = "END"      # the run is over (done, failed or cancelled): the operator ends it
 
 TICK_S = 0.1     # how often the session's timer polls the job
+STEP_BUDGET_S = 0.04   # main-thread steps of a job per tick: at least one, more while this lasts
 
 # Every live session, started and not yet torn down: the running flag of each operator
 # (see :func:`busy`) and what the panel draws.
@@ -95,6 +98,7 @@ class JobSession:
             self.cancel()
             return END
         if event.type == "TIMER" and self._own_tick():
+            self.job.step(STEP_BUDGET_S)
             if self.job.poll() != jobs.RUNNING:
                 return END
             if self._redraw is not None:

@@ -32,10 +32,12 @@ class Source:
 
     @property
     def stem(self) -> str:
-        """The name without a file extension ("astronaut.png" -> "astronaut")."""
+        """The name without a file extension ("astronaut.png" -> "astronaut", "clip.mp4"
+        -> "clip")."""
         stem, ext = os.path.splitext(self.name)
         return stem if ext.lower() in {".png", ".jpg", ".jpeg", ".webp", ".exr", ".tif",
-                                       ".tiff", ".bmp", ".tga", ".hdr"} else self.name
+                                       ".tiff", ".bmp", ".tga", ".hdr"} \
+            or ext.lower() in bpy.path.extensions_movie else self.name
 
 
 def active_texture_node(obj) -> bpy.types.ShaderNodeTexImage | None:

@@ -4,11 +4,13 @@ The inputs are gathered here on the main thread: files by path (read by the job'
 with Pillow), and the pixels of images only Blender can read (packed, generated or edited
 ones) read now. The work is ``blender/batch.py``'s runner; this module builds its plan from
 the options (and, for reliefs and lithophanes, the options last used by those operators)
-and, for a sequence, loads the normal, mask and depth outputs back as image sequences wired
-into a material that follows the frame.
+and, for a sequence or a movie, loads the normal, mask and depth outputs back as image
+sequences wired into a material that follows the frame.
 
-Movies are refused with a message: Pillow cannot decode video, and Blender gives a script
-no way to read one chosen frame of a movie's pixels (``Image.pixels`` has no image user).
+A movie's frames are decoded by Blender itself (``blender/movie_frames.py``: Pillow cannot
+decode video, and ``Image.pixels`` has no image user to choose a frame) on the main thread
+before the job's thread starts, one frame per tick of the job's timer in the UI, all at once
+headless; the temporary frame files are removed when the job is over.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bpy.app.translations import pgettext_rpt as rpt_
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
 from .. import preferences, providers
-from ..blender import batch, meshes, nodes, pixels, printing
+from ..blender import batch, meshes, movie_frames, nodes, pixels, printing
 from ..blender.sources import Source
 from ..core import relief_mesh, texture_maps
 from ..core.errors import Cancelled, CancelToken, InputError
@@ -36,7 +38,8 @@ INPUTS = (
                                          "object's active material"),
     ("FILES", "Files", "A list of image files (scripts: files=[{'name': ...}], directory=...)"),
     ("FOLDER", "Folder", "Every image in a folder matching a pattern"),
-    ("SEQUENCE", "Image Sequence", "Every frame (or a range) of an image sequence data-block"),
+    ("SEQUENCE", "Image Sequence or Movie", "Every frame (or a range) of an image sequence or "
+                                            "a movie (e.g. an .mp4 opened in the Image Editor)"),
 )
 MAP_ITEMS = (
     ("NORMAL", "Normal", "<name>_normal.png, 16-bit (OpenGL, green up)"),
@@ -82,12 +85,15 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                            description="Folder of images to process")
     pattern: StringProperty(name="Pattern", default="*",
                             description='Which files of the folder, e.g. "*.jpg" or "wall_*"')
-    sequence: StringProperty(name="Sequence",
-                             description="Name of the image sequence data-block to process")
+    sequence: StringProperty(name="Sequence or Movie",
+                             description="Name of the image sequence or movie image "
+                                         "data-block to process")
     frame_start: IntProperty(name="First Frame", default=0, min=0,
-                             description="First frame number of the sequence (0: the first)")
+                             description="First frame number of the sequence or movie (a "
+                                         "movie's frames count from 1; 0: the first)")
     frame_end: IntProperty(name="Last Frame", default=0, min=0,
-                           description="Last frame number of the sequence (0: the last)")
+                           description="Last frame number of the sequence or movie (0: the "
+                                       "last)")
     output: StringProperty(name="Output Folder", subtype="DIR_PATH", default="//maps/",
                            description="Where the maps and batch_report.json/.csv go "
                                        "(created if missing)")
@@ -102,9 +108,9 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                     "skipped, so a stopped batch resumes where it stopped")
     load_sequences: BoolProperty(
         name="Load into Material", default=True,
-        description="For a sequence: load the normal, mask and depth maps back as image "
-                    "sequences in a material (normal map, alpha, displacement) that follow "
-                    "the frame")
+        description="For a sequence or movie: load the normal, mask and depth maps back as "
+                    "image sequences in a material (normal map, alpha, displacement) that "
+                    "follow the frame")
 
     @classmethod
     def poll(cls, context):
@@ -149,6 +155,9 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                                  "directory='/folder/' (or choose the Folder input)")
             return batch.file_items(paths)
         if self.source == "SEQUENCE":
+            movie = self._movie()
+            if movie is not None:
+                return movie_frames.batch_items(movie, self.frame_start, self.frame_end)
             return batch.sequence_items(self._sequence_path(), self.frame_start,
                                         self.frame_end)
         return self._node_items(context)
@@ -156,20 +165,23 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
     def _sequence_image(self):
         image = bpy.data.images.get(self.sequence)
         if image is None:
-            raise InputError(f'No image sequence named "{self.sequence}": load one (Image > '
-                             "Open, choose the numbered files) and name it in Sequence")
+            raise InputError(f'No image sequence or movie named "{self.sequence}": load one '
+                             "(Image > Open: the numbered files of a sequence, or a movie "
+                             "file) and name it in Sequence or Movie")
         return image
+
+    def _movie(self):
+        """The movie image the input is, if it is one."""
+        if self.source != "SEQUENCE":
+            return None
+        image = self._sequence_image()
+        return image if image.source == "MOVIE" else None
 
     def _sequence_path(self) -> str:
         image = self._sequence_image()
-        if image.source == "MOVIE":
-            raise InputError(f'"{image.name}" is a movie: a batch reads image sequences only. '
-                             "Render it to numbered PNG files first (Video Sequencer, Output "
-                             "PNG, Render Animation), load those as an image sequence and run "
-                             "the batch on it")
         if image.source != "SEQUENCE":
-            raise InputError(f'"{image.name}" is not an image sequence (its source is '
-                             f"{image.source.lower()}): use the Folder or Files input")
+            raise InputError(f'"{image.name}" is not an image sequence or a movie (its source '
+                             f"is {image.source.lower()}): use the Folder or Files input")
         if image.packed_file is not None or not image.filepath:
             raise InputError(f'"{image.name}" is packed: unpack it (Image > Unpack) so its '
                              "frames are files")
@@ -202,8 +214,8 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         path = bpy.path.abspath(image.filepath, library=image.library) if image.filepath else ""
         if image.source not in {"FILE", "GENERATED"}:
             return batch.Item(image.name, stem, error=f'"{image.name}" is a '
-                              f"{image.source.lower()} image: use the Image Sequence input "
-                              "for sequences; movies are not supported")
+                              f"{image.source.lower()} image: use the Image Sequence or Movie "
+                              "input for sequences and movies")
         if (image.source == "FILE" and image.packed_file is None and not image.is_dirty
                 and path and os.path.isfile(path)):
             return batch.Item(image.name, stem, path=path)         # read by the job's thread
@@ -273,11 +285,13 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
             self.report({"WARNING"}, warning)
         self._credits_left = plan.credits_left
         self._plan_info = (output, self.source == "SEQUENCE" and self.load_sequences,
-                           self.sequence, [i.frame for i in items])
+                           self.sequence, [i.frame for i in items], [i.stem for i in items])
+        started = self._started = threading.Event()     # past reading a movie's frames
 
         def work(token):
             if cache.serving_only_cached():      # never on the main thread: start the job
                 raise cache.CacheMiss("batch")
+            started.set()
             calls = CancelToken()                # Esc stops after the item, not inside it
             me = threading.get_ident()
 
@@ -297,10 +311,19 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                     _FINISHING.discard(me)
             return report
 
-        return work
+        movie = self._movie()
+        if movie is None:
+            started.set()                        # nothing to read first
+            return work
+        return movie_frames.after_reading(movie, todo, work)
 
     # -- the end (main thread) ------------------------------------------------------------
     def _report_end(self, context, state, payload, error):
+        if state == "CANCELLED" and not self._started.is_set():
+            self.report({"WARNING"}, rpt_(
+                'Batch Maps cancelled while reading the frames of "{movie}": nothing was '
+                "made").format(movie=self.sequence))
+            return {"CANCELLED"}
         if state == "CANCELLED":
             output = self._plan_info[0]
             self.report({"WARNING"}, rpt_(
@@ -311,7 +334,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
         return super()._report_end(context, state, payload, error)
 
     def finish(self, context, source, report):
-        output, load, sequence, frames = self._plan_info
+        output, load, sequence, frames, stems = self._plan_info
         preferences.last_credits.update(self._credits_left)      # for the next check
         json_path = os.path.join(output, batch.REPORT_JSON)
         for item in report.items:
@@ -320,7 +343,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
                     item=item.input, message=item.message))
         note = ""
         if load:
-            note = self._load_sequences(context, report, frames)
+            note = self._load_sequences(context, report, frames, stems)
         failed = report.count(batch.FAILED)
         message = f"Batch Maps: {report.summary()}. Report: {json_path}{note}"
         if failed:
@@ -328,17 +351,18 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
             return ""
         return message
 
-    def _load_sequences(self, context, report, frames) -> str:
-        """The sequence's normal, mask and depth maps as image sequences in a material."""
-        first_done = next((r for r in report.items if r.status in (batch.DONE, batch.SKIPPED)),
-                          None)
+    def _load_sequences(self, context, report, frames, stems) -> str:
+        """The sequence's (or movie's) normal, mask and depth maps as image sequences in a
+        material."""
+        first_done = next((i for i, r in enumerate(report.items)
+                           if r.status in (batch.DONE, batch.SKIPPED)), None)
         if first_done is None or not frames:
             return ""
         source_image = bpy.data.images.get(self.sequence)
         if source_image is None:
             return f'; "{self.sequence}" was removed meanwhile: no material made'
         output = self._plan_info[0]
-        stem = os.path.splitext(first_done.input)[0]
+        stem = stems[first_done]
         loaded = {}
         for map_name in SEQUENCE_MAPS:
             if map_name not in self.maps:

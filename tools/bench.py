@@ -19,6 +19,8 @@
 - Adjust Last Operation on a 1024² relief with another Strength: the answer comes from the
   answer cache (main-thread time, requests sent: 0; naive: the first run, with its request);
 - printing: a lithophane, and export_print against Blender's bare STL exporter;
+- a movie's frames decoded for a batch (1080p, per frame and the longest main-thread step),
+  against OpenCV's FFmpeg decoding and writing the same BMP files;
 - peak memory (tracemalloc: Python and numpy allocations) of each.
 
 Timings are the best of a few runs on whatever machine runs this (the figures in the README
@@ -491,6 +493,59 @@ def bench_batch(n_images: int = 4, size: int = 256) -> None:
         tf / n_images, peak)
 
 
+def bench_movie_frames(n_frames: int = 8, size: tuple[int, int] = (1920, 1080)) -> None:
+    """A movie's frames for a batch (blender/movie_frames.py): each frame decoded by Blender's
+    Video Sequencer and written as a BMP file, per frame and the longest main-thread step (one
+    frame: what the UI waits for at worst between two redraws), against the floor: OpenCV's
+    FFmpeg decoding the same movie and writing the same BMP files, outside Blender."""
+    import shutil
+    import tempfile
+
+    import cv2
+    from PIL import Image
+    from skimage import data
+
+    pkg = blenv.PKG
+    frames = importlib.import_module(pkg + ".blender.movie_frames")
+    batch = importlib.import_module(pkg + ".blender.batch")
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="mapsmith-bench-movie-"))
+    photo = np.asarray(Image.fromarray(data.astronaut()).resize(size, Image.LANCZOS))
+    pngs = []
+    for f in range(n_frames):
+        pngs.append(folder / f"src_{f + 1:04d}.png")
+        Image.fromarray(np.roll(photo, 40 * f, axis=1)).save(pngs[-1])
+    movie = blenv.make_movie(pngs, folder / "clip.mp4", quality="MEDIUM")
+    path = frames.movie_file(movie)
+    out = folder / "frames"
+    out.mkdir()
+    steps = []
+
+    def ours():
+        items = [batch.Item(str(f), str(f), frame=f) for f in range(1, n_frames + 1)]
+        reading = frames.read_frames(movie.name, path, tuple(movie.size), items, str(out))
+        while True:
+            t0 = time.perf_counter()
+            if next(reading, None) is None:
+                break
+            steps.append(time.perf_counter() - t0)
+
+    def floor():
+        capture = cv2.VideoCapture(path)
+        for f in range(n_frames):
+            ok, bgr = capture.read()
+            cv2.imwrite(str(out / f"cv_{f:06d}.bmp"), bgr)
+        capture.release()
+
+    t, peak = measure(ours, repeat=2)
+    tf, _ = measure(floor, repeat=2)
+    label = f"{size[0]}x{size[1]}"
+    row(f"movie frame -> BMP per frame ({n_frames} x {label})", t / n_frames, None,
+        tf / n_frames, peak)
+    row(f"movie frames: longest main-thread step ({label})", max(steps), None, None, None)
+    bpy.data.images.remove(movie)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 # -- texture maps (issue 16) -----------------------------------------------------------
 def bench_texture_maps(size: int = 2048) -> None:
     """core.texture_maps of a 2048² texture (scikit-image's brick, enlarged), plain and
@@ -542,6 +597,7 @@ def main() -> int:
     bench_print()
     bench_learned((512,) if args.quick else (512, 1024))
     bench_batch()
+    bench_movie_frames()
     bench_cleanup_regions()
     bench_texture_maps()
     print_table()

@@ -93,6 +93,37 @@ def new_image(name: str, rgb, float_buffer: bool = False):
     return image
 
 
+def make_movie(pngs, path, quality: str = "LOSSLESS"):
+    """An MPEG-4 H.264 movie of the PNG files ``pngs`` (one frame each, all one size) made by
+    Blender's Video Sequencer in a scene of its own (removed again), loaded as an Image.
+    ``quality``: the encoder's constant rate factor (LOSSLESS, HIGH, MEDIUM...)."""
+    scene = bpy.data.scenes.new("make movie")
+    editor = scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences   # 5.0: strips
+    strip = strips.new_image("frames", str(pngs[0]), 1, 1)
+    for png in pngs[1:]:
+        strip.elements.append(pathlib.Path(png).name)
+    width, height = strip.elements[0].orig_width, strip.elements[0].orig_height
+    render = scene.render
+    scene.frame_start, scene.frame_end = 1, len(pngs)
+    render.resolution_x, render.resolution_y = width, height
+    render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Standard"
+    if hasattr(render.image_settings, "media_type"):           # 5.0: image or video
+        render.image_settings.media_type = "VIDEO"
+    render.image_settings.file_format = "FFMPEG"
+    render.ffmpeg.format, render.ffmpeg.codec = "MPEG4", "H264"
+    render.ffmpeg.constant_rate_factor = quality
+    render.filepath = str(path)
+    render.use_file_extension = False
+    try:
+        with bpy.context.temp_override(scene=scene):
+            bpy.ops.render.render(animation=True)
+    finally:
+        bpy.data.scenes.remove(scene)
+    return bpy.data.images.load(str(path))
+
+
 def exit_now(status: int) -> None:
     """Leave without interpreter teardown: Blender 4.x can hang at exit while anything is
     registered. Unregister first, flush, and keep the status."""

@@ -21,6 +21,7 @@ from blenv import (  # noqa: E402,F401
     exit_now,
     install,
     load_astronaut,
+    make_movie,
     new_image,
     prefs,
 )

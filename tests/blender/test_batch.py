@@ -1,7 +1,8 @@
 """mapsmith.batch_maps in real Blender, from the built zip: a folder of real images and a
-generated image sequence, offline and through the loopback fake services (pacing, a failure
-mid-batch, credits), resume / skip / overwrite, the JSON and CSV report, bad input, and the
-outputs read back by outside readers (OpenCV for PNG and EXR, trimesh for STL)."""
+generated image sequence (a movie: test_batch_movie.py), offline and through the loopback
+fake services (pacing, a failure mid-batch, credits), resume / skip / overwrite, the JSON and
+CSV report, bad input, and the outputs read back by outside readers (OpenCV for PNG and EXR,
+trimesh for STL)."""
 
 import csv
 import importlib
@@ -228,13 +229,6 @@ def test_a_sequence_with_a_missing_frame_and_a_range(blank, tmp_path):
     assert list(statuses(out2)) == ["shot_0004.png", "shot_0005.png"]
 
 
-def test_a_movie_is_refused_with_a_message(blank, tmp_path):
-    movie = bpy.data.images.new("clip.mp4", 8, 8)
-    movie.source = "MOVIE"
-    with pytest.raises(RuntimeError, match="is a movie.*image sequence"):
-        batch(source="SEQUENCE", sequence=movie.name, output=str(tmp_path / "maps"))
-
-
 # -- through the loopback services -------------------------------------------------------------
 def test_services_paced(srv, photos, tmp_path):  # noqa: F811
     prefs().normals_provider = "CLIPDROP"
@@ -281,11 +275,12 @@ def test_credits_warning_before_the_batch(srv, photos, tmp_path):  # noqa: F811
     assert "2 credits left" in saved["warnings"][0] and "3 calls" in saved["warnings"][0]
 
 
-def test_cancel_stops_after_the_current_item(blank, photos, tmp_path):
+def cancelled_at_the_second_item(out, finished=lambda: True, **options):
+    """Run the batch and cancel it (as the panel's Cancel button does) once it reaches its
+    second item; wait for the item in progress, the report and ``finished()``: the report."""
     # Answers cached by earlier tests would make each item instant, too quick to catch.
     bpy.ops.mapsmith.clear_cache()
     sessions = mod("blender.job_session")
-    out = tmp_path / "maps"
     stop = threading.Event()
 
     def cancel_on_second_item():
@@ -294,21 +289,26 @@ def test_cancel_stops_after_the_current_item(blank, photos, tmp_path):
                 if session.job.text.startswith("2/"):
                     session.cancel()
                     return
-            time.sleep(0.005)
+            time.sleep(0.002)
 
     canceller = threading.Thread(target=cancel_on_second_item, daemon=True)
     canceller.start()
     try:
-        assert batch(source="FOLDER", folder=str(photos), output=str(out),
-                     maps={"NORMAL", "DEPTH", "MASK", "CUTOUT"}) == {"CANCELLED"}
+        assert batch(output=str(out), maps={"NORMAL", "DEPTH", "MASK", "CUTOUT"},
+                     **options) == {"CANCELLED"}
     finally:
         stop.set()
     ops = mod("operators.batch")
     for _ in range(600):                       # the item in progress finishes, then the report
-        if not ops._FINISHING and (out / "batch_report.json").exists():
+        if not ops._FINISHING and (out / "batch_report.json").exists() and finished():
             break
         time.sleep(0.05)
-    items, saved = report_of(out)
+    return report_of(out)
+
+
+def test_cancel_stops_after_the_current_item(blank, photos, tmp_path):
+    out = tmp_path / "maps"
+    items, saved = cancelled_at_the_second_item(out, source="FOLDER", folder=str(photos))
     assert saved["stopped"]
     assert [i["status"] for i in items.values()] == ["done", "done", "not run (stopped)"]
     assert not (out / "coffee_normal.png").exists()

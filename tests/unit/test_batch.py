@@ -142,6 +142,37 @@ def test_a_sequence_with_a_missing_frame_and_a_wrong_size(tmp_path):
     assert [i.frame for i in batch.sequence_items(str(folder / "shot_0001.png"), 2, 3)] == [2, 3]
 
 
+def test_a_movies_frames_are_numbered_like_a_sequence_and_dated_by_the_movie(tmp_path):
+    movie = tmp_path / "clip.mp4"
+    movie.write_bytes(b"not decoded here")
+    items = batch.movie_items("clip.mp4", "clip", str(movie), 5)
+    assert [(i.name, i.stem, i.frame) for i in items[:2]] == [
+        ("clip.mp4 frame 1", "clip_0001", 1), ("clip.mp4 frame 2", "clip_0002", 2)]
+    assert [i.frame for i in batch.movie_items("clip.mp4", "clip", str(movie), 5, 2, 3)] == [2, 3]
+    assert [i.frame for i in batch.movie_items("clip.mp4", "clip", str(movie), 5, 4)] == [4, 5]
+    for start, end, option in ((6, 0, "First"), (0, 9, "Last")):
+        with pytest.raises(InputError, match=f"has 5 frames: choose a {option} Frame"):
+            batch.movie_items("clip.mp4", "clip", str(movie), 5, start, end)
+    with pytest.raises(InputError, match="empty"):
+        batch.movie_items("clip.mp4", "clip", str(movie), 5, 3, 2)
+    # A frame not read (no PNG decoded for it) fails with a message, not a crash.
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = batch.Plan(items=items[:1], maps=("NORMAL",), output=str(out),
+                      providers={"normals": create("OFFLINE")})
+    assert "was not read" in batch.run(plan).items[0].message
+    # Up to date: the outputs are newer than the movie (the decoded PNG is always newer).
+    frame = tmp_path / "frame.png"
+    _save(tmp_path, "frame.png", data.astronaut())
+    (out / "clip_0001_normal.png").write_bytes(b"made earlier")
+    os.utime(movie, (1000, 1000))
+    items[0].path = str(frame)
+    assert batch.up_to_date(plan, items[0])
+    os.utime(movie, None)
+    os.utime(out / "clip_0001_normal.png", (1000, 1000))
+    assert not batch.up_to_date(plan, items[0])
+
+
 def test_bad_folders_are_messages(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         batch.folder_files(str(tmp_path / "nowhere"))

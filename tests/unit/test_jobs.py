@@ -1,6 +1,7 @@
 """The job runner without Blender: threads, progress, cancel, errors."""
 
 import threading
+import time
 
 from mapsmith.blender import jobs
 from mapsmith.providers import ProviderError
@@ -279,3 +280,142 @@ def test_run_cached_runs_here_only_when_every_answer_is_cached():
     assert job.run_cached() is True
     assert job.poll() == jobs.DONE and job.result == 7
     assert here == [threading.current_thread()]
+
+
+# -- Main-thread steps before the work (jobs.Work's prelude: a movie's frames decoded) --------
+from mapsmith.core.errors import InputError  # noqa: E402
+
+
+class Staged:
+    """A prelude of ``steps`` steps that records on which thread each ran and whether its
+    finally (where it frees what it made in Blender) ran; a work and a cleanup that count."""
+
+    def __init__(self, steps=3, fail_at=None):
+        self.steps, self.fail_at = steps, fail_at
+        self.step_threads, self.closed, self.work_threads, self.cleanups = [], [], [], []
+
+    def prelude(self):
+        try:
+            for i in range(self.steps):
+                if i == self.fail_at:
+                    raise InputError(f"frame {i + 1} cannot be read")
+                self.step_threads.append(threading.get_ident())
+                yield (i + 1) / self.steps, f"Reading frame {i + 1}/{self.steps}"
+        finally:
+            self.closed.append(threading.get_ident())
+
+    def work(self):
+        def run(token):
+            self.work_threads.append(threading.get_ident())
+            return len(self.step_threads)
+        return jobs.Work(run, self.prelude(), lambda: self.cleanups.append(1))
+
+
+def test_prelude_steps_on_the_main_thread_then_the_work_on_its_own():
+    staged = Staged()
+    job = jobs.Job(staged.work()).start()
+    assert job.run_cached() is False                   # steps are never the cache's
+    assert staged.step_threads == [] and not job._thread.is_alive()
+    job.step()
+    assert job.text == "Reading frame 1/3" and job.progress == 1 / 3
+    assert staged.work_threads == []                   # not before the prelude is over
+    job.step()
+    job.step()
+    job.step()                                         # the end of the prelude: the thread
+    assert job.wait(timeout=5) == jobs.DONE and job.result == 3
+    me = threading.get_ident()
+    assert staged.step_threads == [me] * 3 and staged.closed == [me]
+    assert staged.work_threads != [me] and staged.cleanups == [1]
+    job.release()
+    assert staged.cleanups == [1]                      # once
+
+
+def test_the_cleanup_is_over_when_the_end_is_seen():
+    """The main thread that sees DONE finds the temporary files gone already."""
+    seen = []
+
+    def cleanup():
+        time.sleep(0.05)                               # a slow removal
+        seen.append("cleaned")
+
+    job = jobs.Job(jobs.Work(lambda token: 1, cleanup=cleanup)).start()
+    assert job.wait(timeout=5) == jobs.DONE
+    assert seen == ["cleaned"]
+
+
+def test_a_step_budget_runs_several_steps_a_tick():
+    staged = Staged(steps=5)
+    job = jobs.Job(staged.work()).start()
+    job.step(budget=60.0)                              # all of them, then the thread
+    assert job.wait(timeout=5) == jobs.DONE and len(staged.step_threads) == 5
+
+
+def test_wait_runs_the_prelude_headless():
+    staged = Staged()
+    job = jobs.Job(staged.work()).start()
+    assert job.wait(timeout=5) == jobs.DONE and job.result == 3
+    assert staged.cleanups == [1]
+
+
+def test_cancel_during_the_prelude_closes_it_and_cleans_up_once():
+    staged = Staged()
+    job = jobs.Job(staged.work()).start()
+    job.step()
+    job.cancel()                                       # e.g. from the panel's button
+    assert job.poll() == jobs.CANCELLED
+    job.step()                                         # the next tick
+    assert staged.closed == [threading.get_ident()] and staged.cleanups == [1]
+    assert staged.work_threads == [] and len(staged.step_threads) == 1
+    job.release()
+    assert staged.cleanups == [1]
+
+
+def test_release_during_the_prelude_closes_it_and_cleans_up():
+    """Teardown (Esc, a file opened, unregister) in the middle of the steps."""
+    staged = Staged()
+    job = jobs.Job(staged.work()).start()
+    job.step()
+    job.cancel()
+    job.release()
+    assert staged.closed and staged.cleanups == [1] and staged.work_threads == []
+
+
+def test_a_failing_step_is_the_message_and_nothing_runs_after_it():
+    staged = Staged(fail_at=1)
+    job = jobs.Job(staged.work()).start()
+    assert job.wait(timeout=5) == jobs.FAILED
+    assert job.error == "frame 2 cannot be read"
+    assert staged.closed and staged.cleanups == [1] and staged.work_threads == []
+
+
+@pytest.fixture
+def one_step_a_tick(monkeypatch):
+    monkeypatch.setattr(job_session, "STEP_BUDGET_S", 0.0)
+
+
+def test_own_tick_runs_the_jobs_main_thread_steps(ui, one_step_a_tick):
+    staged = Staged(steps=2)
+    job = jobs.Job(staged.work())
+    session = job_session.JobSession(job, "mapsmith.batch_maps", "Batch Maps").start(
+        ui.wm, ui.window, ui.area)
+    timer = ui.wm.timers[-1]
+    assert session.handle(Event("MOUSEMOVE", "NOTHING")) == job_session.PASS
+    assert staged.step_threads == []                   # only the session's own tick steps
+    assert session.handle(timer.fire()) == job_session.PASS
+    assert session.text == "Batch Maps: Reading frame 1/2 50%"
+    session.handle(timer.fire())
+    session.handle(timer.fire())                       # the thread starts
+    assert job.wait(timeout=5) == jobs.DONE
+    assert session.handle(timer.fire()) == job_session.END
+    session.teardown()
+
+
+def test_esc_during_the_steps_ends_the_run_and_teardown_closes_them(ui, one_step_a_tick):
+    staged = Staged()
+    job = jobs.Job(staged.work())
+    session = job_session.JobSession(job, "mapsmith.batch_maps", "Batch Maps").start(
+        ui.wm, ui.window, ui.area)
+    session.handle(ui.wm.timers[-1].fire())
+    assert session.handle(Event("ESC", "PRESS", 10, 10)) == job_session.END
+    session.teardown()                                 # what the operator's end does
+    assert staged.closed and staged.cleanups == [1] and staged.work_threads == []
