@@ -32,8 +32,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..core import lithophane, map_files, matting, relief_mesh, stl, texture_maps
+from ..core import cutout, lithophane, map_files, relief_mesh, stl, texture_maps
 from ..core.errors import NEVER_CANCELLED, CancelToken, InputError, MapsmithError
+from ..providers.offline.face import face_mask
 
 # Map -> (file suffix, capability asked of a provider for a PORTRAIT; None: computed here)
 MAPS = {
@@ -384,7 +385,11 @@ def _make_maps(plan: Plan, rgba: np.ndarray, item: Item, rep: ItemReport,
             provider = plan.providers[cap]
             rep.providers[cap] = provider.label
             if cap == "background":
+                # Refined as Remove Background refines it: pieces of the background joined
+                # to the subject and islands dropped (the face kept), edge colours estimated.
                 result = provider.background(rgb, "CUTOUT", cancel=token)
+                result.image = cutout.refine(rgb, result.image, keep=face_mask(rgb),
+                                             cancel=token)
             else:
                 result = getattr(provider, cap)(rgb, cancel=token)
             answers[cap] = result
@@ -419,13 +424,7 @@ def _make_maps(plan: Plan, rgba: np.ndarray, item: Item, rep: ItemReport,
             elif name in ("MASK", "CUTOUT"):
                 cut = answer("background").image
                 alpha = cut[..., 3] if cut.ndim == 3 else cut
-                if name == "MASK":
-                    map_files.write_png16(path, alpha)
-                else:
-                    a = alpha.astype(np.float32) / 255.0
-                    colours = matting.cutout_colours(rgb.astype(np.float32) / 255.0, a,
-                                                     cancel=token)
-                    map_files.write_png16(path, np.dstack([colours, a]))
+                map_files.write_png16(path, alpha if name == "MASK" else cut)
             elif name == "HEIGHT":
                 map_files.write_png16(path, texture().height)
             elif name == "RELIEF":

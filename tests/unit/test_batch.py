@@ -6,15 +6,17 @@ import json
 import os
 import struct
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
 
 from mapsmith.blender import batch
-from mapsmith.core import mesh_check, relief_mesh, stl
+from mapsmith.core import cutout, mesh_check, relief_mesh, stl
 from mapsmith.core.errors import InputError
 from mapsmith.providers import create
+from mapsmith.providers.offline.face import face_mask
 
 SIZE = 64
 
@@ -61,6 +63,26 @@ def test_a_folder_makes_every_map_and_a_report(photos, tmp_path):
     assert [r["status"] for r in rows] == ["done", "done"]
     with Image.open(out / "coffee_mask.png") as im:
         assert im.mode.startswith("I;16") and im.size == (SIZE, SIZE)
+
+
+def test_mask_and_cutout_are_refined_as_remove_background_refines_them(tmp_path):
+    """The batch's mask and cutout are the provider's answer through ``cutout.refine`` (the
+    flag strip joined to the astronaut's sleeve dropped, edge colours estimated), as
+    Remove Background makes them, not the raw answer."""
+    photos, out = tmp_path / "in", tmp_path / "out"
+    photos.mkdir()
+    out.mkdir()
+    rgb = np.asarray(Image.open(_save(photos, "astronaut.png", data.astronaut(), 128)))
+    batch.run(_plan(photos, out, maps=("MASK", "CUTOUT")))
+    raw = create("OFFLINE").background(rgb, "CUTOUT").image
+    refined = cutout.refine(rgb, raw, keep=face_mask(rgb))
+    with Image.open(out / "astronaut_mask.png") as im:
+        mask = np.round(np.asarray(im, np.float64) / 257).astype(np.uint8)
+    assert np.array_equal(mask, refined[..., 3])
+    assert (mask < raw[..., 3]).sum() > 300             # the flag strip and its fringe
+    bgra = cv2.imread(str(out / "astronaut_cutout.png"), cv2.IMREAD_UNCHANGED)
+    assert bgra.dtype == np.uint16
+    assert np.array_equal(bgra[..., [2, 1, 0, 3]], refined.astype(np.uint16) * 257)
 
 
 def test_resume_skips_what_is_up_to_date_and_overwrite_redoes_it(photos, tmp_path):
