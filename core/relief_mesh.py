@@ -184,12 +184,43 @@ def _area_average_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
     Vertex k sits at pixel-edge coordinate k * n / (n_out - 1) and averages a window one
     vertex spacing wide (at least one pixel: when upsampling, a one-pixel window is exactly
     linear interpolation between pixel centres). Windows overhanging the border see the
-    border pixel repeated. Uses the running sum, so any window costs the same.
+    border pixel repeated. A window spans at most ``ceil(width) + 1`` pixels: each of those
+    taps is one gather and one multiply-add of the output's size (float32, no running sum
+    over the input); windows wider than ``_MAX_TAPS`` pixels use the running sum instead.
     """
     n = a.shape[axis]
     step = n / (n_out - 1)
-    half = max(step, 1.0) / 2.0
-    pad = int(math.ceil(half)) + 1
+    width = max(step, 1.0)
+    centre = np.arange(n_out, dtype=np.float64) * step
+    lo, hi = centre - width / 2.0, centre + width / 2.0
+    first = np.floor(lo).astype(np.intp)
+    taps = int(np.max(np.ceil(hi).astype(np.intp) - first))
+    if taps > _MAX_TAPS:
+        return _area_average_running(a, lo, hi, width, axis)
+    shape = [1, 1]
+    shape[axis] = n_out
+    a = np.asarray(a, np.float32)
+    out = None
+    for j in range(taps):
+        i = first + j
+        weight = (np.minimum(hi, i + 1) - np.maximum(lo, i)).clip(0.0, None) / width
+        term = np.take(a, np.clip(i, 0, n - 1), axis=axis)
+        term *= weight.astype(np.float32).reshape(shape)
+        if out is None:
+            out = term
+        else:
+            out += term
+    return out
+
+
+_MAX_TAPS = 16
+
+
+def _area_average_running(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, width: float,
+                          axis: int) -> np.ndarray:
+    """:func:`_area_average_axis` through the running sum (any window costs the same)."""
+    n = a.shape[axis]
+    pad = int(math.ceil(width / 2.0)) + 1
     widths = [(0, 0), (0, 0)]
     widths[axis] = (pad, pad)
     padded = np.pad(a, widths, mode="edge").astype(np.float64)
@@ -199,18 +230,13 @@ def _area_average_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
     run = np.concatenate([np.zeros(zero_shape), run], axis=axis)  # run[i] = sum(padded[:i])
 
     def integral(x):  # integral of the padded pixels from 0 to x (pixel-edge coordinate)
+        x = np.clip(x + pad, 0.0, n + 2 * pad - 1.0)
         i = np.floor(x).astype(np.intp)
         f = x - i
         f = f[:, None] if axis == 0 else f[None, :]
         return np.take(run, i, axis=axis) + f * np.take(padded, i, axis=axis)
 
-    if step >= 1.0:  # windows tile the axis: one integral per window edge
-        edges = (np.arange(n_out + 1, dtype=np.float64) - 0.5) * step + pad
-        out = np.diff(integral(edges), axis=axis) / step
-    else:  # one-pixel windows overlap
-        centres = np.arange(n_out, dtype=np.float64) * step + pad
-        out = integral(centres + 0.5) - integral(centres - 0.5)
-    return out.astype(np.float32)
+    return ((integral(hi) - integral(lo)) / width).astype(np.float32)
 
 
 def _sample_at_vertices(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
