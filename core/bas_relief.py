@@ -169,55 +169,77 @@ def compress(height: np.ndarray, fg: np.ndarray, *, detail: float = DEFAULT_DETA
         cx = cx + jx * scale
         cy = cy + jy * scale
     smooth = integrate(cx, cy)
-    lo = float(np.percentile(smooth[fg][::7], 0.2))   # every 7th: the same figure, faster
-    hi = float(smooth[fg].max())
+    inside = smooth[fg]
+    lo = float(np.percentile(inside[::7], 0.2))   # every 7th: the same figure, faster
+    hi = float(inside.max())
     if hi - lo <= 1e-12:
         out[fg] = 1.0
         return out
-    z = np.clip((smooth - lo) / (hi - lo), 0.0, 1.0)
-    z = silhouette + (1.0 - silhouette) * z
-    out[fg] = z[fg]
+    # silhouette + (1 - silhouette) * clip((smooth - lo) / (hi - lo), 0, 1) inside, in place
+    z = np.subtract(smooth, lo, out=smooth)
+    z *= 1.0 / (hi - lo)
+    np.clip(z, 0.0, 1.0, out=z)
+    z *= 1.0 - silhouette
+    z += silhouette
+    np.multiply(z, fg, out=out, casting="same_kind")
     return out
 
 
 def _slopes(height: np.ndarray, fg: np.ndarray, detail: float):
     """(smooth slopes x (H, W-1), y (H-1, W), attenuated and boosted; jump slopes x, y, raw
     and zero elsewhere; the grid spacing), float32. Slopes are taken only between two
-    foreground vertices: the outline has no slope (the silhouette step is added later)."""
+    foreground vertices: the outline has no slope (the silhouette step is added later).
+
+    Every step is a whole-array float32 operation in place; masks multiply rather than
+    index (a boolean scatter costs several passes)."""
     cell = 1.0 / (max(height.shape) - 1)
     inv = np.float32(1.0 / cell)
-    h = np.where(fg, height, 0.0).astype(np.float32)
-    gx = np.diff(h, axis=1)
-    gx *= inv
-    gy = np.diff(h, axis=0)
-    gy *= inv
-    sx = fg[:, 1:] & fg[:, :-1]                   # edges inside the subject only
-    sy = fg[1:, :] & fg[:-1, :]
-    gx[~sx] = 0.0
-    gy[~sy] = 0.0
-    jx = np.abs(gx) > JUMP_SLOPE                  # occlusion jumps inside the subject
-    jy = np.abs(gy) > JUMP_SLOPE
-    jump_x, jump_y = np.where(jx, gx, np.float32(0)), np.where(jy, gy, np.float32(0))
-    gx[jx] = 0.0                                  # the smooth slopes
-    gy[jy] = 0.0
-    sx &= ~jx
-    sy &= ~jy
+    h = np.multiply(height, fg, dtype=np.float32)
+    slopes, smooth, jumps = [], [], []
+    for axis in (1, 0):
+        g = np.diff(h, axis=axis)
+        g *= inv
+        inside = _pairs(fg, axis)                 # edges inside the subject only
+        g *= inside
+        jump = np.abs(g) > JUMP_SLOPE             # occlusion jumps inside the subject
+        raw = g * jump
+        g -= raw                                  # the smooth slopes
+        inside &= ~jump
+        slopes.append(g)
+        smooth.append(inside)
+        jumps.append(raw)
+    gx, gy = slopes
     a = curve_strength(detail)
     # Attenuate the slope's magnitude, not each component (that would turn a dome into a
     # four-sided pyramid): the other component is averaged onto each edge from its four
     # neighbours.
-    cx = gx * _ratio(np.hypot(gx, _across(gy, gx.shape)), a)
-    cy = gy * _ratio(np.hypot(gy, _across(gx.T, gy.T.shape).T), a)
+    cx = gx * _ratio(_magnitude(gx, _across(gy, 1)), a)
+    cy = gy * _ratio(_magnitude(gy, _across(gx, 0)), a)
     boost = np.float32(1.5 * float(np.clip(detail, 0.0, 1.0)))
     if boost > 0:
         sigma = _DETAIL_SIGMA / cell
         # Edge-aware low pass: the blur sees only smooth slopes (no halo around a jump).
-        for c, smooth in ((cx, sx), (cy, sy)):
-            detail_part = c - _masked_blur(c, smooth.astype(np.float32), sigma)
+        for c, inside in zip((cx, cy), smooth):
+            detail_part = c - _masked_blur(c, inside, sigma)
             detail_part *= boost
-            detail_part[~smooth] = 0.0
+            detail_part *= inside
             c += detail_part
-    return cx, cy, jump_x, jump_y, cell
+    return cx, cy, jumps[0], jumps[1], cell
+
+
+def _pairs(fg: np.ndarray, axis: int) -> np.ndarray:
+    """Edges along ``axis`` whose two ends are both in ``fg``."""
+    if axis == 1:
+        return fg[:, 1:] & fg[:, :-1]
+    return fg[1:, :] & fg[:-1, :]
+
+
+def _magnitude(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sqrt(a² + b²), float32 (``np.hypot`` guards against overflow, slowly: slopes here are
+    far from it)."""
+    m = a * a
+    m += b * b
+    return np.sqrt(m, out=m)
 
 
 _RANGE_GRID = 160  # long side of the small grid that measures the smooth part's range
@@ -235,20 +257,34 @@ def _smooth_range(height: np.ndarray, fg: np.ndarray, detail: float, cell: float
     return _range(integrate(cx, cy), fg) * small_cell / cell
 
 
-def _across(g: np.ndarray, shape) -> np.ndarray:
-    """Vertical-edge values ``g`` (H-1, W) averaged onto the horizontal edges (H, W-1)."""
-    p = np.pad(g, ((1, 1), (0, 0)))
-    four = p[:-1, :-1] + p[:-1, 1:] + p[1:, :-1] + p[1:, 1:]
-    count = np.full(shape, 4.0, np.float32)
-    count[0] -= 2
-    count[-1] -= 2
-    return four / count
+def _across(g: np.ndarray, axis: int) -> np.ndarray:
+    """Edge values ``g`` along the other axis averaged onto the edges along ``axis`` from
+    their four neighbours (two at the border): vertical-edge values (H-1, W) onto the
+    horizontal edges (H, W-1) for ``axis`` 1, horizontal onto vertical for ``axis`` 0."""
+
+    def span(a, along, start, stop):  # a[start:stop] along ``along``: a view
+        return a[(slice(start, stop), slice(None)) if along == 0 else (slice(None),
+                                                                      slice(start, stop))]
+
+    other = 1 - axis
+    pair = span(g, axis, 0, -1) + span(g, axis, 1, None)     # the two edges of each cell
+    m = pair.shape[other]
+    shape = list(pair.shape)
+    shape[other] = m + 1
+    out = np.empty(shape, np.float32)
+    inner = span(out, other, 1, m)
+    np.add(span(pair, other, 0, m - 1), span(pair, other, 1, m), out=inner)
+    inner *= np.float32(0.25)
+    np.multiply(span(pair, other, 0, 1), np.float32(0.5), out=span(out, other, 0, 1))
+    np.multiply(span(pair, other, m - 1, m), np.float32(0.5), out=span(out, other, m, m + 1))
+    return out
 
 
 def _ratio(magnitude: np.ndarray, a: float) -> np.ndarray:
-    """attenuate(m) / m, 1 at m = 0."""
-    am = np.maximum(magnitude, np.float32(1e-9)) * np.float32(a)
-    return np.log1p(am) / am
+    """attenuate(m) / m, 1 at m = 0 (in place of ``magnitude``)."""
+    am = np.maximum(magnitude, np.float32(1e-9), out=magnitude)
+    am *= np.float32(a)
+    return np.divide(np.log1p(am), am, out=am)
 
 
 def _range(u: np.ndarray, fg: np.ndarray) -> float:
