@@ -428,10 +428,10 @@ def _front_topology(fg: np.ndarray):
     present = quad | tri
 
     def corners(cell_mask):
-        r, c = np.nonzero(cell_mask)
-        base = (r * cols + c).astype(np.int32)
+        cell = np.flatnonzero(cell_mask)               # flat index in the (rows-1, cols-1) cells
+        base = (cell + cell // (cols - 1)).astype(np.int32)     # its top-left grid vertex
         # CCW from +Z (x right, y up = row up): BL, BR, TR, TL
-        return np.stack([base + cols, base + cols + 1, base + 1, base], axis=1)
+        return base[:, None] + np.array([cols, cols + 1, 1, 0], np.int32)
 
     quads = corners(quad)
 
@@ -537,8 +537,12 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
     # Compact the used grid vertices.
     grid_index = np.flatnonzero(used).astype(np.int32)
     n_front = int(grid_index.size)
-    remap = np.full(rows * cols, -1, np.int32)
-    remap[grid_index] = np.arange(n_front, dtype=np.int32)
+    every = n_front == rows * cols                       # e.g. a flat base: remap is identity
+    if every:
+        remap = grid_index
+    else:
+        remap = np.full(rows * cols, -1, np.int32)
+        remap[grid_index] = np.arange(n_front, dtype=np.int32)
 
     # Positions (in grid cells: row, col) and per-vertex UVs of the front.
     gr, gc = np.divmod(grid_index, cols)
@@ -553,9 +557,9 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
     front_co = np.empty((n_front, 3), np.float32)
     front_co[:, 0] = (u - 0.5) * size_x
     front_co[:, 1] = (v - 0.5) * size_y
-    front_co[:, 2] = z.ravel()[grid_index]
+    front_co[:, 2] = z.ravel() if every else np.take(z, grid_index)
     vertex_uv = np.stack([u, v], axis=1)
-    quads_f, tris_f = remap[quads], remap[tris]
+    quads_f, tris_f = (quads, tris) if every else (np.take(remap, quads), np.take(remap, tris))
 
     # Polygons: front quads, front triangles, then back and rim.
     loop_parts = [quads_f.ravel(), tris_f.ravel()]
@@ -597,7 +601,7 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         loop_vertex=loop_vertex,
         poly_start=poly_start,
         poly_size=poly_size,
-        loop_uv=np.ascontiguousarray(vertex_uv[loop_vertex], dtype=np.float32),
+        loop_uv=np.take(vertex_uv, loop_vertex, axis=0),     # take: far faster than [ ]
         grid_shape=(rows, cols),
         grid_index=grid_index,
         n_front=n_front,
