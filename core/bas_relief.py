@@ -13,7 +13,7 @@ Scenes"; Kerber et al. 2009, "Feature sensitive bas relief generation") compress
 4. optionally boost fine detail: unsharp masking of the slopes against an edge-aware blur
    that ignores the capped jumps (no halos around steps);
 5. integrate back with a Poisson solve (DCT, reflecting borders: exact for the 5-point
-   Laplacian, O(n log n) with ``numpy.fft``);
+   Laplacian, O(n log n): one real 2D FFT each way with ``numpy.fft``);
 6. scale to the requested peak height.
 
 Heights here are in "long side = 1" units (depth 1 is :data:`DEPTH_SPAN` of the long side:
@@ -47,54 +47,72 @@ def attenuate(slope: np.ndarray, a: float) -> np.ndarray:
 
 
 # -- Poisson solve (Neumann borders) through the DCT ---------------------------------------
-def _twiddle(n: int) -> np.ndarray:
-    return np.exp(-0.5j * np.pi * np.arange(n // 2 + 1) / n)
+# The 2D DCT-II through one real 2D FFT of the same size (Makhoul 1980, "A fast cosine
+# transform in one and multiple dimensions"): reorder the samples (even indices, then the odd
+# ones reversed, on both axes), rfft2, and combine each half-spectrum row with its mirror.
+def _reorder(x: np.ndarray) -> np.ndarray:
+    """v[i, j] = x[p(i), q(j)], p and q: the even indices, then the odd ones reversed."""
+    n1, n2 = x.shape
+    a, b = (n1 + 1) // 2, (n2 + 1) // 2
+    v = np.empty(x.shape, np.float64)
+    v[:a, :b] = x[::2, ::2]
+    v[:a, b:] = x[::2, 1::2][:, ::-1]
+    v[a:, :b] = x[1::2, ::2][::-1]
+    v[a:, b:] = x[1::2, 1::2][::-1, ::-1]
+    return v
 
 
-def _dct_rows(x: np.ndarray) -> np.ndarray:
-    """Unnormalised DCT-II of each row (Makhoul's N-point real FFT):
-    X_k = sum_n x_n cos(pi k (2n + 1) / 2N)."""
-    n = x.shape[-1]
-    v = np.concatenate([x[..., ::2], x[..., 1::2][..., ::-1]], axis=-1)
-    half = np.fft.rfft(v, axis=-1)
-    half *= _twiddle(n)
-    out = np.empty(x.shape, np.float64)
-    out[..., :n // 2 + 1] = half.real
-    # X_{N-k} = -Im(W_k V_k): the other half from the same numbers
-    m = (n + 1) // 2 - 1
-    out[..., n - m:][..., ::-1] = -half.imag[..., 1:m + 1]
-    return out
-
-
-def _idct_rows(c: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`_dct_rows`."""
-    n = c.shape[-1]
-    k = n // 2 + 1
-    spectrum = np.empty(c.shape[:-1] + (k,), np.complex128)
-    spectrum.real = c[..., :k]
-    spectrum.imag = 0.0
-    spectrum.imag[..., 1:] = -c[..., ::-1][..., :k - 1]      # -X_{N-k}, with X_N = 0
-    spectrum *= np.conj(_twiddle(n))
-    v = np.fft.irfft(spectrum, n=n, axis=-1)
-    x = np.empty_like(v)
-    half = (n + 1) // 2
-    x[..., ::2] = v[..., :half]
-    x[..., 1::2] = v[..., half:][..., ::-1]
+def _unorder(v: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_reorder`."""
+    n1, n2 = v.shape
+    a, b = (n1 + 1) // 2, (n2 + 1) // 2
+    x = np.empty(v.shape, np.float64)
+    x[::2, ::2] = v[:a, :b]
+    x[::2, 1::2] = v[:a, b:][:, ::-1]
+    x[1::2, ::2] = v[a:, :b][::-1]
+    x[1::2, 1::2] = v[a:, b:][::-1, ::-1]
     return x
 
 
-def _dct(x: np.ndarray, axis: int) -> np.ndarray:
-    """:func:`_dct_rows` along ``axis`` (0 through a contiguous transpose: faster FFTs)."""
-    if axis == 0:
-        return _dct_rows(np.ascontiguousarray(x.T)).T
-    return _dct_rows(x)
+def _twiddle(n: int, count: int, sign: float = -1.0) -> np.ndarray:
+    return np.exp(sign * 0.5j * np.pi * np.arange(count) / n)
 
 
-def _idct(c: np.ndarray, axis: int) -> np.ndarray:
-    """Inverse of :func:`_dct` along ``axis``."""
-    if axis == 0:
-        return _idct_rows(np.ascontiguousarray(c.T)).T
-    return _idct_rows(c)
+def _dct2(x: np.ndarray) -> np.ndarray:
+    """Unnormalised 2D DCT-II: X[k, l] = sum x[m, n] cos(pi k (2m + 1) / 2H)
+    cos(pi l (2n + 1) / 2W), float64 (H, W)."""
+    n1, n2 = x.shape
+    h = n2 // 2 + 1
+    p = np.fft.rfft2(_reorder(x))
+    p *= _twiddle(n2, h)
+    q = p[(-np.arange(n1)) % n1]                # the mirror row -k of each row k
+    np.conjugate(q, out=q)
+    w1 = _twiddle(n1, n1)[:, None]
+    out = np.empty((n1, n2), np.float64)
+    both = p + q
+    both *= w1
+    np.multiply(both.real, 0.5, out=out[:, :h])
+    m = (n2 + 1) // 2 - 1                       # columns W-1 .. W-m from the same numbers
+    if m > 0:
+        p -= q
+        p *= w1
+        np.multiply(p.imag[:, 1:m + 1], -0.5, out=out[:, n2 - m:][:, ::-1])
+    return out
+
+
+def _idct2(c: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_dct2`."""
+    n1, n2 = c.shape
+    h = n2 // 2 + 1
+    padded = np.zeros((n1 + 1, n2 + 1), np.float64)    # X[H, .] = X[., W] = 0
+    padded[:n1, :n2] = c
+    spectrum = np.empty((n1, h), np.complex128)
+    np.subtract(padded[:n1, :h], padded[n1:0:-1, n2:n2 - h:-1], out=spectrum.real)
+    np.add(padded[n1:0:-1, :h], padded[:n1, n2:n2 - h:-1], out=spectrum.imag)
+    np.negative(spectrum.imag, out=spectrum.imag)
+    spectrum *= _twiddle(n1, n1, 1.0)[:, None]
+    spectrum *= _twiddle(n2, h, 1.0)
+    return _unorder(np.fft.irfft2(spectrum, s=(n1, n2)))
 
 
 def divergence(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
@@ -114,14 +132,14 @@ def poisson(div: np.ndarray) -> np.ndarray:
     """The field u (mean 0) whose 5-point Laplacian with reflecting borders is ``div``
     (least squares when ``div`` is not a Laplacian: the field closest to the slopes)."""
     h, w = div.shape
-    f = _dct(_dct(div, 0), 1)
+    f = _dct2(div)
     ly = 2.0 * np.cos(np.pi * np.arange(h) / h) - 2.0
     lx = 2.0 * np.cos(np.pi * np.arange(w) / w) - 2.0
     denom = ly[:, None] + lx[None, :]
     denom[0, 0] = 1.0
     f /= denom
     f[0, 0] = 0.0
-    return _idct(_idct(f, 1), 0)
+    return _idct2(f)
 
 
 def integrate(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
