@@ -427,9 +427,10 @@ def _front_topology(fg: np.ndarray):
     tri = count == 3
     present = quad | tri
 
+    top_left = np.arange(rows * cols, dtype=np.int32).reshape(rows, cols)[:-1, :-1]
+
     def corners(cell_mask):
-        cell = np.flatnonzero(cell_mask)               # flat index in the (rows-1, cols-1) cells
-        base = (cell + cell // (cols - 1)).astype(np.int32)     # its top-left grid vertex
+        base = top_left[cell_mask]                     # each cell's top-left grid vertex
         # CCW from +Z (x right, y up = row up): BL, BR, TR, TL
         return base[:, None] + np.array([cols, cols + 1, 1, 0], np.int32)
 
@@ -535,9 +536,10 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
                          "Background: Flat Base, a higher resolution, or another photo.")
 
     # Compact the used grid vertices.
-    grid_index = np.flatnonzero(used).astype(np.int32)
+    every = bool(used.all())                             # e.g. a flat base: remap is identity
+    grid_index = (np.arange(rows * cols, dtype=np.int32) if every
+                  else np.flatnonzero(used).astype(np.int32))
     n_front = int(grid_index.size)
-    every = n_front == rows * cols                       # e.g. a flat base: remap is identity
     if every:
         remap = grid_index
     else:
@@ -546,14 +548,15 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
 
     # Positions (in grid cells: row, col) and per-vertex UVs of the front.
     gr, gc = np.divmod(grid_index, cols)
-    rc = np.stack([gr, gc], axis=1).astype(np.float64)
     bnd = np.unique(boundary[:, 0])                      # flat grid indices, sorted
     if background == "CUT" and smooth_outline and bnd.size:
-        rc = contours.smooth_grid_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg,
+        rc = contours.smooth_grid_outline(np.stack([gr, gc], axis=1).astype(np.float64),
+                                          coverage, remap, boundary, bnd, quads, tris, fg,
                                           MIN_RIM_EDGE)
+        gr, gc = rc[:, 0], rc[:, 1]
     size_x, size_y = images.extent(*depth.shape, long_side)
-    u = (rc[:, 1] / (cols - 1)).astype(np.float32)
-    v = (1.0 - rc[:, 0] / (rows - 1)).astype(np.float32)
+    u = (gc / (cols - 1)).astype(np.float32)
+    v = (1.0 - gr / (rows - 1)).astype(np.float32)
     front_co = np.empty((n_front, 3), np.float32)
     front_co[:, 0] = (u - 0.5) * size_x
     front_co[:, 1] = (v - 0.5) * size_y
@@ -592,10 +595,17 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         size_parts.append(np.full(rim.shape[0], 4, np.int32))
         n_rim = rim.shape[0]
 
-    loop_vertex = np.concatenate(loop_parts).astype(np.int32, copy=False)
+    filled = [part for part in loop_parts if part.size]
+    loop_vertex = (filled[0] if len(filled) == 1 else np.concatenate(loop_parts)).astype(
+        np.int32, copy=False)
     poly_size = np.concatenate(size_parts)
-    poly_start = np.zeros_like(poly_size)
-    np.cumsum(poly_size[:-1], out=poly_start[1:])
+    # Each part's polygons have one size: their starts are a range, no running sum needed.
+    starts, first = [], 0
+    for part, sizes in zip(loop_parts, size_parts):
+        if sizes.size:
+            starts.append(np.arange(first, first + part.size, sizes[0], dtype=np.int32))
+        first += part.size
+    poly_start = np.concatenate(starts) if starts else np.zeros(0, np.int32)
     return ReliefMesh(
         co=np.ascontiguousarray(co, dtype=np.float32),
         loop_vertex=loop_vertex,
