@@ -78,23 +78,28 @@ def _twiddle(n: int, count: int, sign: float = -1.0) -> np.ndarray:
     return np.exp(sign * 0.5j * np.pi * np.arange(count) / n)
 
 
-def _dct2(x: np.ndarray) -> np.ndarray:
+def _dct2(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Unnormalised 2D DCT-II: X[k, l] = sum x[m, n] cos(pi k (2m + 1) / 2H)
-    cos(pi l (2n + 1) / 2W), float64 (H, W)."""
+    cos(pi l (2n + 1) / 2W), float64 (H, W), written into ``out`` when given.
+
+    Few full-size temporaries, each freed before the next is made: fresh memory costs a
+    page fault per page, as much as the arithmetic here."""
     n1, n2 = x.shape
     h = n2 // 2 + 1
     p = np.fft.rfft2(_reorder(x))
     p *= _twiddle(n2, h)
     q = p[(-np.arange(n1)) % n1]                # the mirror row -k of each row k
     np.conjugate(q, out=q)
+    q += p                                      # p + q
+    p *= 2.0
+    p -= q                                      # p - q
     w1 = _twiddle(n1, n1)[:, None]
-    out = np.empty((n1, n2), np.float64)
-    both = p + q
-    both *= w1
-    np.multiply(both.real, 0.5, out=out[:, :h])
+    out = np.empty((n1, n2), np.float64) if out is None else out
+    q *= w1
+    np.multiply(q.real, 0.5, out=out[:, :h])
+    del q
     m = (n2 + 1) // 2 - 1                       # columns W-1 .. W-m from the same numbers
     if m > 0:
-        p -= q
         p *= w1
         np.multiply(p.imag[:, 1:m + 1], -0.5, out=out[:, n2 - m:][:, ::-1])
     return out
@@ -103,9 +108,16 @@ def _dct2(x: np.ndarray) -> np.ndarray:
 def _idct2(c: np.ndarray) -> np.ndarray:
     """Inverse of :func:`_dct2`."""
     n1, n2 = c.shape
-    h = n2 // 2 + 1
-    padded = np.zeros((n1 + 1, n2 + 1), np.float64)    # X[H, .] = X[., W] = 0
+    padded = np.zeros((n1 + 1, n2 + 1), np.float64)
     padded[:n1, :n2] = c
+    return _idct2_padded(padded)
+
+
+def _idct2_padded(padded: np.ndarray) -> np.ndarray:
+    """:func:`_idct2` of ``padded[:-1, :-1]``, whose last row and column are 0 (X[H, .] and
+    X[., W] in the inverse's formula)."""
+    n1, n2 = padded.shape[0] - 1, padded.shape[1] - 1
+    h = n2 // 2 + 1
     spectrum = np.empty((n1, h), np.complex128)
     np.subtract(padded[:n1, :h], padded[n1:0:-1, n2:n2 - h:-1], out=spectrum.real)
     np.add(padded[n1:0:-1, :h], padded[:n1, n2:n2 - h:-1], out=spectrum.imag)
@@ -132,14 +144,20 @@ def poisson(div: np.ndarray) -> np.ndarray:
     """The field u (mean 0) whose 5-point Laplacian with reflecting borders is ``div``
     (least squares when ``div`` is not a Laplacian: the field closest to the slopes)."""
     h, w = div.shape
-    f = _dct2(div)
+    padded = np.zeros((h + 1, w + 1), np.float64)     # the inverse reads a zero row and column
+    f = _dct2(div, out=padded[:h, :w])
     ly = 2.0 * np.cos(np.pi * np.arange(h) / h) - 2.0
     lx = 2.0 * np.cos(np.pi * np.arange(w) / w) - 2.0
-    denom = ly[:, None] + lx[None, :]
-    denom[0, 0] = 1.0
-    f /= denom
+    first = lx.copy()                                # row 0 (ly = 0) alone: no 0 / 0
+    first[0] = 1.0
+    f[0] /= first
+    for r in range(1, h, _ROWS):                     # blocks of rows: no full-size denominator
+        f[r:r + _ROWS] /= ly[r:r + _ROWS, None] + lx
     f[0, 0] = 0.0
-    return _idct2(f)
+    return _idct2_padded(padded)
+
+
+_ROWS = 64
 
 
 def integrate(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
