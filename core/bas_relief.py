@@ -172,7 +172,7 @@ def _masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.nd
     by it), then brought back to size."""
     h, w = values.shape
     f = max(1, int(sigma // 2))
-    vw = (values * weights).astype(np.float32)
+    vw = np.multiply(values, weights, dtype=np.float32)
     wt = weights.astype(np.float32)
     if f > 1:
         hs, ws = max(2, h // f), max(2, w // f)
@@ -237,8 +237,9 @@ def _slopes(height: np.ndarray, fg: np.ndarray, detail: float):
         g *= inv
         inside = _pairs(fg, axis)                 # edges inside the subject only
         g *= inside
-        jump = np.abs(g) > JUMP_SLOPE             # occlusion jumps inside the subject
-        raw = g * jump
+        raw = np.abs(g)
+        jump = raw > JUMP_SLOPE                   # occlusion jumps inside the subject
+        np.multiply(g, jump, out=raw)
         g -= raw                                  # the smooth slopes
         inside &= ~jump
         slopes.append(g)
@@ -249,14 +250,17 @@ def _slopes(height: np.ndarray, fg: np.ndarray, detail: float):
     # Attenuate the slope's magnitude, not each component (that would turn a dome into a
     # four-sided pyramid): the other component is averaged onto each edge from its four
     # neighbours.
-    cx = gx * _ratio(_magnitude(gx, _across(gy, 1)), a)
-    cy = gy * _ratio(_magnitude(gy, _across(gx, 0)), a)
+    cx = _ratio(_magnitude(gx, _across(gy, 1)), a)
+    cx *= gx
+    cy = _ratio(_magnitude(gy, _across(gx, 0)), a)
+    cy *= gy
     boost = np.float32(1.5 * float(np.clip(detail, 0.0, 1.0)))
     if boost > 0:
         sigma = _DETAIL_SIGMA / cell
         # Edge-aware low pass: the blur sees only smooth slopes (no halo around a jump).
         for c, inside in zip((cx, cy), smooth):
-            detail_part = c - _masked_blur(c, inside, sigma)
+            detail_part = _masked_blur(c, inside, sigma)
+            np.subtract(c, detail_part, out=detail_part)
             detail_part *= boost
             detail_part *= inside
             c += detail_part
@@ -271,11 +275,11 @@ def _pairs(fg: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _magnitude(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sqrt(a² + b²), float32 (``np.hypot`` guards against overflow, slowly: slopes here are
-    far from it)."""
-    m = a * a
-    m += b * b
-    return np.sqrt(m, out=m)
+    """sqrt(a² + b²), float32, in place of ``b`` (``np.hypot`` guards against overflow,
+    slowly: slopes here are far from it)."""
+    b *= b
+    b += np.square(a)
+    return np.sqrt(b, out=b)
 
 
 _RANGE_GRID = 160  # long side of the small grid that measures the smooth part's range

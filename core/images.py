@@ -102,10 +102,18 @@ def resize(img: np.ndarray, height: int, width: int, *,
     wx = wx.reshape((1, -1) + (1,) * (img.ndim - 2))
     # Gathering columns costs more than gathering rows: do the columns on the fewer rows.
     if height > h:
-        img = img[:, j0] * (1.0 - wx) + img[:, j1] * wx
-        return (img[i0] * (1.0 - wy) + img[i1] * wy).astype(np.float32)
-    img = img[i0] * (1.0 - wy) + img[i1] * wy
-    return (img[:, j0] * (1.0 - wx) + img[:, j1] * wx).astype(np.float32)
+        return _lerp(_lerp(img, j0, j1, wx, 1), i0, i1, wy, 0)
+    return _lerp(_lerp(img, i0, i1, wy, 0), j0, j1, wx, 1)
+
+
+def _lerp(img: np.ndarray, i0, i1, w, axis: int) -> np.ndarray:
+    """img[i0] * (1 - w) + img[i1] * w along ``axis`` (0 or 1), float32, two temporaries."""
+    a = np.take(img, i0, axis=axis)
+    a *= 1.0 - w
+    b = np.take(img, i1, axis=axis)
+    b *= w
+    a += b
+    return a
 
 
 def box_filter(img: np.ndarray, radius: int) -> np.ndarray:
