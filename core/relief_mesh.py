@@ -431,8 +431,12 @@ def _front_topology(fg: np.ndarray):
 
     def corners(cell_mask):
         base = top_left[cell_mask]                     # each cell's top-left grid vertex
-        # CCW from +Z (x right, y up = row up): BL, BR, TR, TL
-        return base[:, None] + np.array([cols, cols + 1, 1, 0], np.int32)
+        out = np.empty((base.size, 4), np.int32)
+        # CCW from +Z (x right, y up = row up): BL, BR, TR, TL; a column at a time (a
+        # broadcast over rows of 4 is 4x slower)
+        for k, offset in enumerate((cols, cols + 1, 1, 0)):
+            np.add(base, offset, out=out[:, k])
+        return out
 
     quads = corners(quad)
 
@@ -555,13 +559,14 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
                                           MIN_RIM_EDGE)
         gr, gc = rc[:, 0], rc[:, 1]
     size_x, size_y = images.extent(*depth.shape, long_side)
-    u = (gc / (cols - 1)).astype(np.float32)
-    v = (1.0 - gr / (rows - 1)).astype(np.float32)
+    vertex_uv = np.empty((n_front, 2), np.float32)
+    u, v = vertex_uv[:, 0], vertex_uv[:, 1]
+    u[...] = gc / (cols - 1)
+    v[...] = 1.0 - gr / (rows - 1)
     front_co = np.empty((n_front, 3), np.float32)
     front_co[:, 0] = (u - 0.5) * size_x
     front_co[:, 1] = (v - 0.5) * size_y
     front_co[:, 2] = z.ravel() if every else z.ravel()[grid_index]
-    vertex_uv = np.stack([u, v], axis=1)
     quads_f, tris_f = (quads, tris) if every else (remap[quads], remap[tris])
 
     # Polygons: front quads, front triangles, then back and rim.
