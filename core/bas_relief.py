@@ -193,7 +193,7 @@ def _masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.nd
     h, w = values.shape
     f = max(1, int(sigma // 2))
     vw = np.multiply(values, weights, dtype=np.float32)
-    wt = weights.astype(np.float32)
+    wt = weights if f > 1 else weights.astype(np.float32)   # resize makes its own float copy
     if f > 1:
         hs, ws = max(2, h // f), max(2, w // f)
         vw, wt = images.resize(vw, hs, ws), images.resize(wt, hs, ws)

@@ -200,14 +200,14 @@ def _area_average_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
     shape = [1, 1]
     shape[axis] = n_out
     a = np.asarray(a, np.float32)
-    out = None
+    out = term = None
     for j in range(taps):
         i = first + j
         weight = (np.minimum(hi, i + 1) - np.maximum(lo, i)).clip(0.0, None) / width
-        term = np.take(a, np.clip(i, 0, n - 1), axis=axis)
+        term = np.take(a, np.clip(i, 0, n - 1), axis=axis, out=term)   # one scratch array
         term *= weight.astype(np.float32).reshape(shape)
         if out is None:
-            out = term
+            out, term = term, None
         else:
             out += term
     return out
