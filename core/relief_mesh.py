@@ -414,6 +414,14 @@ def _clean_mask(fg: np.ndarray) -> np.ndarray:
         fg &= ~bad
 
 
+def _nonzero(mask: np.ndarray):
+    """``np.nonzero`` of a sparse (rows, cols) mask (outline edges, triangles): only the rows
+    that have any are scanned."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    r, c = np.nonzero(mask[rows])
+    return rows[r], c
+
+
 def _front_topology(fg: np.ndarray):
     """Front faces and directed boundary edges in flat grid indices.
 
@@ -440,7 +448,7 @@ def _front_topology(fg: np.ndarray):
 
     quads = corners(quad)
 
-    r, c = np.nonzero(tri)
+    r, c = _nonzero(tri)
     tri_all = corners(tri)
     tri_fg = np.stack([bl[r, c], br[r, c], tr[r, c], tl[r, c]], axis=1)
     tris = tri_all[tri_fg].reshape(-1, 3)
@@ -453,7 +461,7 @@ def _front_topology(fg: np.ndarray):
     above = np.zeros((rows, cols - 1), bool)
     above[1:] = present
     h = fg[:, :-1] & fg[:, 1:] & (below ^ above)
-    hr, hc = np.nonzero(h)
+    hr, hc = _nonzero(h)
     a = (hr * cols + hc).astype(np.int32)
     b = a + 1
     flip = below[hr, hc]  # the cell below walks it TR -> TL, i.e. right to left
@@ -464,7 +472,7 @@ def _front_topology(fg: np.ndarray):
     left = np.zeros((rows - 1, cols), bool)
     left[:, 1:] = present
     v = fg[:-1, :] & fg[1:, :] & (right ^ left)
-    vr, vc = np.nonzero(v)
+    vr, vc = _nonzero(v)
     a = (vr * cols + vc).astype(np.int32)
     b = a + cols
     down = right[vr, vc]  # the cell to the right walks it TL -> BL, i.e. downwards
