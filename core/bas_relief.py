@@ -270,10 +270,8 @@ def _slopes(height: np.ndarray, fg: np.ndarray, detail: float):
     # Attenuate the slope's magnitude, not each component (that would turn a dome into a
     # four-sided pyramid): the other component is averaged onto each edge from its four
     # neighbours.
-    cx = _ratio(_magnitude(gx, _across(gy, 1)), a)
-    cx *= gx
-    cy = _ratio(_magnitude(gy, _across(gx, 0)), a)
-    cy *= gy
+    cx = _attenuated(gx, _across(gy, 1), a)
+    cy = _attenuated(gy, _across(gx, 0), a)
     boost = np.float32(1.5 * float(np.clip(detail, 0.0, 1.0)))
     if boost > 0:
         sigma = _DETAIL_SIGMA / cell
@@ -294,12 +292,20 @@ def _pairs(fg: np.ndarray, axis: int) -> np.ndarray:
     return fg[1:, :] & fg[:-1, :]
 
 
-def _magnitude(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sqrt(a² + b²), float32, in place of ``b`` (``np.hypot`` guards against overflow,
-    slowly: slopes here are far from it)."""
-    b *= b
-    b += np.square(a)
-    return np.sqrt(b, out=b)
+def _attenuated(g: np.ndarray, other: np.ndarray, a: float) -> np.ndarray:
+    """``g * attenuate(m) / m`` with m = sqrt(g² + other²), the slope's magnitude (float32;
+    ``other`` is used as scratch). Two full-size arrays in all: fresh memory costs page
+    faults (``np.hypot`` guards against overflow, slowly: slopes here are far from it)."""
+    m = np.square(g)
+    other *= other
+    m += other
+    np.sqrt(m, out=m)
+    np.maximum(m, np.float32(1e-9), out=m)         # attenuate(m) / m is 1 at m = 0
+    m *= np.float32(a)
+    np.log1p(m, out=other)
+    np.divide(other, m, out=m)
+    m *= g
+    return m
 
 
 _RANGE_GRID = 160  # long side of the small grid that measures the smooth part's range
@@ -338,13 +344,6 @@ def _across(g: np.ndarray, axis: int) -> np.ndarray:
     np.multiply(span(pair, other, 0, 1), np.float32(0.5), out=span(out, other, 0, 1))
     np.multiply(span(pair, other, m - 1, m), np.float32(0.5), out=span(out, other, m, m + 1))
     return out
-
-
-def _ratio(magnitude: np.ndarray, a: float) -> np.ndarray:
-    """attenuate(m) / m, 1 at m = 0 (in place of ``magnitude``)."""
-    am = np.maximum(magnitude, np.float32(1e-9), out=magnitude)
-    am *= np.float32(a)
-    return np.divide(np.log1p(am), am, out=am)
 
 
 def _range(u: np.ndarray, fg: np.ndarray) -> float:

@@ -87,15 +87,18 @@ def resize(img: np.ndarray, height: int, width: int, *,
             raise ValueError(f"{filter} resizing takes uint8 or float32 (H, W), not {a.dtype}")
         pil = Image.fromarray(np.ascontiguousarray(a))  # L / RGB / RGBA from the shape
         return np.asarray(pil.resize((width, height), _PILLOW_FILTERS[filter])).copy()
-    img = np.asarray(a, dtype=np.float32)
+    img = np.asarray(a)
     h, w = img.shape[:2]
     if (h, w) == (height, width):
-        return img.copy()
+        return img.astype(np.float32)
     fy = max(1, h // (2 * height))
     fx = max(1, w // (2 * width))
-    if fy > 1 or fx > 1:
-        img = _box_reduce(img, fy, fx)
+    if fy > 1 or fx > 1:   # bool and integer images are summed exactly without a float copy
+        img = _box_reduce(img if img.dtype.kind in "bui" else img.astype(np.float32, copy=False),
+                          fy, fx)
         h, w = img.shape[:2]
+    else:
+        img = img.astype(np.float32, copy=False)
     i0, i1, wy = _axis_weights(h, height)
     wy = wy.reshape((-1, 1) + (1,) * (img.ndim - 2))
     j0, j1, wx = _axis_weights(w, width)
