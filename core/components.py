@@ -19,11 +19,10 @@ def _runs(mask: np.ndarray):
     h, w = mask.shape
     padded = np.zeros((h, w + 2), np.int8)
     padded[:, 1:-1] = mask
-    edges = np.diff(padded, axis=1)
-    starts_r, starts_c = np.nonzero(edges == 1)
-    ends_r, ends_c = np.nonzero(edges == -1)
-    # nonzero walks row-major, so starts and ends pair up in order.
-    return starts_r, starts_c, ends_c
+    edges = np.diff(padded, axis=1)                 # (h, w + 1): +1 at starts, -1 at ends
+    flat = np.flatnonzero(edges)                    # row-major: start, end, start, end...
+    rows, cols = np.divmod(flat[::2], w + 1)
+    return rows, cols, flat[1::2] - rows * (w + 1)
 
 
 def label(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray, int]:
@@ -37,11 +36,10 @@ def label(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray, int]:
         raise InputError(f"A mask must be (H, W), not {m.shape}")
     if connectivity not in (4, 8):
         raise InputError(f"Connectivity is 4 or 8, not {connectivity!r}")
-    labels = np.zeros(m.shape, np.int32)
     rows, starts, ends = _runs(m)
     n = len(rows)
     if n == 0:
-        return labels, 0
+        return np.zeros(m.shape, np.int32), 0
     reach = 1 if connectivity == 8 else 0
     # Pairs of touching runs in consecutive rows: for each run, the runs of the row below whose
     # span overlaps [start - reach, end + reach). Keys row * K + column keep all runs in one
@@ -56,10 +54,14 @@ def label(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray, int]:
                                                                     count))
     parent = join(n, a, b)
     roots, run_label = np.unique(parent, return_inverse=True)
-    lengths = ends - starts
-    flat = np.repeat(rows * m.shape[1] + starts, lengths) + (
-        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-    labels.reshape(-1)[flat] = np.repeat(run_label.astype(np.int32) + 1, lengths)
+    # Paint in one pass: the image, flattened, is gap, run, gap, run, ..., gap.
+    bounds = np.empty(2 * n + 2, np.int64)
+    bounds[0], bounds[-1] = 0, m.size
+    bounds[1:-1:2] = rows * m.shape[1] + starts
+    bounds[2:-1:2] = rows * m.shape[1] + ends
+    values = np.zeros(2 * n + 1, np.int32)
+    values[1::2] = run_label + 1
+    labels = np.repeat(values, np.diff(bounds)).reshape(m.shape)
     return labels, len(roots)
 
 

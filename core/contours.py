@@ -165,11 +165,18 @@ def smooth_grid_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg, min
     pred[pos_of[b]] = pos_of[a]
     grid_rc = rc[idx]
     moved = smooth_outline(coverage, grid_rc.astype(np.int64), succ, pred)
-    faces = [remap[quads][:, [0, 1, 2]], remap[quads][:, [0, 2, 3]],
-             remap[quads][:, [0, 1, 3]], remap[quads][:, [1, 2, 3]], remap[tris]]
-    back = remap[grid_back_triangles(fg, bnd)]
-    faces = np.concatenate(faces + [back])
-    faces = faces[np.isin(faces, idx).any(axis=1)]      # only faces that can change
+    # Only faces with a boundary vertex can change: pick those before splitting the quads.
+    on_boundary = np.zeros(rc.shape[0], bool)
+    on_boundary[idx] = True
+
+    def touching(faces):
+        faces = remap[faces]
+        return faces[on_boundary[faces].any(axis=1)]
+
+    q = touching(quads)
+    faces = np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]], q[:, [0, 1, 3]],
+                            q[:, [1, 2, 3]], touching(tris),
+                            touching(grid_back_triangles(fg, bnd))])
     out = rc.copy()
 
     def bad_vertices():

@@ -48,11 +48,18 @@ def _axis_weights(n_in: int, n_out: int):
 
 
 def _box_reduce(img: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    """Mean of each fy x fx block (float32): strided slices added up, one pass per offset
+    (much faster than a reshape and a mean over the small axes)."""
     h, w = img.shape[:2]
     h2, w2 = h // fy, w // fx
-    img = img[:h2 * fy, :w2 * fx]
-    shape = (h2, fy, w2, fx) + img.shape[2:]
-    return img.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+    rows = img[0:h2 * fy:fy].astype(np.float32)
+    for i in range(1, fy):
+        rows += img[i:h2 * fy:fy]
+    out = rows[:, 0:w2 * fx:fx].copy()
+    for j in range(1, fx):
+        out += rows[:, j:w2 * fx:fx]
+    out *= np.float32(1.0 / (fy * fx))
+    return out
 
 
 def resize(img: np.ndarray, height: int, width: int, *,
@@ -80,25 +87,41 @@ def resize(img: np.ndarray, height: int, width: int, *,
             raise ValueError(f"{filter} resizing takes uint8 or float32 (H, W), not {a.dtype}")
         pil = Image.fromarray(np.ascontiguousarray(a))  # L / RGB / RGBA from the shape
         return np.asarray(pil.resize((width, height), _PILLOW_FILTERS[filter])).copy()
-    img = np.asarray(a, dtype=np.float32)
+    img = np.asarray(a)
     h, w = img.shape[:2]
     if (h, w) == (height, width):
-        return img.copy()
+        return img.astype(np.float32)
     fy = max(1, h // (2 * height))
     fx = max(1, w // (2 * width))
-    if fy > 1 or fx > 1:
-        img = _box_reduce(img, fy, fx)
+    if fy > 1 or fx > 1:   # bool and integer images are summed exactly without a float copy
+        img = _box_reduce(img if img.dtype.kind in "bui" else img.astype(np.float32, copy=False),
+                          fy, fx)
         h, w = img.shape[:2]
+    else:
+        img = img.astype(np.float32, copy=False)
     i0, i1, wy = _axis_weights(h, height)
     wy = wy.reshape((-1, 1) + (1,) * (img.ndim - 2))
-    img = img[i0] * (1.0 - wy) + img[i1] * wy
     j0, j1, wx = _axis_weights(w, width)
     wx = wx.reshape((1, -1) + (1,) * (img.ndim - 2))
-    return (img[:, j0] * (1.0 - wx) + img[:, j1] * wx).astype(np.float32)
+    # Gathering columns costs more than gathering rows: do the columns on the fewer rows.
+    if height > h:
+        return _lerp(_lerp(img, j0, j1, wx, 1), i0, i1, wy, 0)
+    return _lerp(_lerp(img, i0, i1, wy, 0), j0, j1, wx, 1)
+
+
+def _lerp(img: np.ndarray, i0, i1, w, axis: int) -> np.ndarray:
+    """img[i0] * (1 - w) + img[i1] * w along ``axis`` (0 or 1), float32, two temporaries."""
+    a = np.take(img, i0, axis=axis)
+    a *= 1.0 - w
+    b = np.take(img, i1, axis=axis)
+    b *= w
+    a += b
+    return a
 
 
 def box_filter(img: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, with the window clipped at the borders (cumulative sums)."""
+    """Mean over a (2r+1)^2 window, with the window clipped at the borders (shifted sums for
+    small windows, cumulative sums for large ones)."""
     if radius <= 0:
         return np.asarray(img, dtype=np.float32)
     img = np.asarray(img, dtype=np.float64)
@@ -107,8 +130,27 @@ def box_filter(img: np.ndarray, radius: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
+_SHIFTED_SUMS = 8  # up to this radius 2r adds of shifted copies beat a running sum
+
+
 def _box_1d(a: np.ndarray, r: int, axis: int) -> np.ndarray:
     n = a.shape[axis]
+    if r <= _SHIFTED_SUMS:
+        def span(x, start, stop):  # x[start:stop] along ``axis`` (a view)
+            index = [slice(None)] * x.ndim
+            index[axis] = slice(start, stop)
+            return x[tuple(index)]
+
+        out = a.copy()
+        for d in range(1, min(r, n - 1) + 1):
+            span(out, d, None)[...] += span(a, 0, n - d)
+            span(out, 0, n - d)[...] += span(a, d, None)
+        idx = np.arange(n)
+        count = (np.minimum(idx + r + 1, n) - np.maximum(idx - r, 0)).astype(a.dtype)
+        shape = [1] * a.ndim
+        shape[axis] = n
+        out /= count.reshape(shape)
+        return out
     c = np.cumsum(a, axis=axis)
     pad_shape = list(a.shape)
     pad_shape[axis] = 1
@@ -197,15 +239,22 @@ def dilate(mask: np.ndarray, radius_y: int, radius_x: int | None = None) -> np.n
 def _max_1d(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
     if radius <= 0:
         return a
-    a = np.moveaxis(a, axis, -1)
-    n, k = a.shape[-1], 2 * radius + 1
-    m = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(radius, radius)])
+    n, k = a.shape[axis], 2 * radius + 1
+
+    def span(arr, start, stop):  # arr[start:stop] along ``axis``: a view, no axis moved
+        index = [slice(None)] * arr.ndim
+        index[axis] = slice(start, stop)
+        return arr[tuple(index)]
+
+    shape = list(a.shape)
+    shape[axis] = n + 2 * radius
+    m = np.zeros(shape, a.dtype)                       # outside the image counts as 0
+    span(m, radius, radius + n)[...] = a
     w = 1
     while 2 * w <= k:  # invariant: m[i] = max(padded[i : i + w])
-        m = np.maximum(m[..., :-w], m[..., w:])
+        m = np.maximum(span(m, 0, m.shape[axis] - w), span(m, w, None))
         w *= 2
-    out = np.maximum(m[..., :n], m[..., k - w:k - w + n])
-    return np.moveaxis(out, -1, axis)
+    return np.maximum(span(m, 0, n), span(m, k - w, k - w + n))
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,

@@ -184,12 +184,43 @@ def _area_average_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
     Vertex k sits at pixel-edge coordinate k * n / (n_out - 1) and averages a window one
     vertex spacing wide (at least one pixel: when upsampling, a one-pixel window is exactly
     linear interpolation between pixel centres). Windows overhanging the border see the
-    border pixel repeated. Uses the running sum, so any window costs the same.
+    border pixel repeated. A window spans at most ``ceil(width) + 1`` pixels: each of those
+    taps is one gather and one multiply-add of the output's size (float32, no running sum
+    over the input); windows wider than ``_MAX_TAPS`` pixels use the running sum instead.
     """
     n = a.shape[axis]
     step = n / (n_out - 1)
-    half = max(step, 1.0) / 2.0
-    pad = int(math.ceil(half)) + 1
+    width = max(step, 1.0)
+    centre = np.arange(n_out, dtype=np.float64) * step
+    lo, hi = centre - width / 2.0, centre + width / 2.0
+    first = np.floor(lo).astype(np.intp)
+    taps = int(np.max(np.ceil(hi).astype(np.intp) - first))
+    if taps > _MAX_TAPS:
+        return _area_average_running(a, lo, hi, width, axis)
+    shape = [1, 1]
+    shape[axis] = n_out
+    a = np.asarray(a, np.float32)
+    out = term = None
+    for j in range(taps):
+        i = first + j
+        weight = (np.minimum(hi, i + 1) - np.maximum(lo, i)).clip(0.0, None) / width
+        term = np.take(a, np.clip(i, 0, n - 1), axis=axis, out=term)   # one scratch array
+        term *= weight.astype(np.float32).reshape(shape)
+        if out is None:
+            out, term = term, None
+        else:
+            out += term
+    return out
+
+
+_MAX_TAPS = 16
+
+
+def _area_average_running(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, width: float,
+                          axis: int) -> np.ndarray:
+    """:func:`_area_average_axis` through the running sum (any window costs the same)."""
+    n = a.shape[axis]
+    pad = int(math.ceil(width / 2.0)) + 1
     widths = [(0, 0), (0, 0)]
     widths[axis] = (pad, pad)
     padded = np.pad(a, widths, mode="edge").astype(np.float64)
@@ -199,18 +230,13 @@ def _area_average_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
     run = np.concatenate([np.zeros(zero_shape), run], axis=axis)  # run[i] = sum(padded[:i])
 
     def integral(x):  # integral of the padded pixels from 0 to x (pixel-edge coordinate)
+        x = np.clip(x + pad, 0.0, n + 2 * pad - 1.0)
         i = np.floor(x).astype(np.intp)
         f = x - i
         f = f[:, None] if axis == 0 else f[None, :]
         return np.take(run, i, axis=axis) + f * np.take(padded, i, axis=axis)
 
-    if step >= 1.0:  # windows tile the axis: one integral per window edge
-        edges = (np.arange(n_out + 1, dtype=np.float64) - 0.5) * step + pad
-        out = np.diff(integral(edges), axis=axis) / step
-    else:  # one-pixel windows overlap
-        centres = np.arange(n_out, dtype=np.float64) * step + pad
-        out = integral(centres + 0.5) - integral(centres - 0.5)
-    return out.astype(np.float32)
+    return ((integral(hi) - integral(lo)) / width).astype(np.float32)
 
 
 def _sample_at_vertices(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -388,6 +414,14 @@ def _clean_mask(fg: np.ndarray) -> np.ndarray:
         fg &= ~bad
 
 
+def _nonzero(mask: np.ndarray):
+    """``np.nonzero`` of a sparse (rows, cols) mask (outline edges, triangles): only the rows
+    that have any are scanned."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    r, c = np.nonzero(mask[rows])
+    return rows[r], c
+
+
 def _front_topology(fg: np.ndarray):
     """Front faces and directed boundary edges in flat grid indices.
 
@@ -401,15 +435,20 @@ def _front_topology(fg: np.ndarray):
     tri = count == 3
     present = quad | tri
 
+    top_left = np.arange(rows * cols, dtype=np.int32).reshape(rows, cols)[:-1, :-1]
+
     def corners(cell_mask):
-        r, c = np.nonzero(cell_mask)
-        base = (r * cols + c).astype(np.int32)
-        # CCW from +Z (x right, y up = row up): BL, BR, TR, TL
-        return np.stack([base + cols, base + cols + 1, base + 1, base], axis=1)
+        base = top_left[cell_mask]                     # each cell's top-left grid vertex
+        out = np.empty((base.size, 4), np.int32)
+        # CCW from +Z (x right, y up = row up): BL, BR, TR, TL; a column at a time (a
+        # broadcast over rows of 4 is 4x slower)
+        for k, offset in enumerate((cols, cols + 1, 1, 0)):
+            np.add(base, offset, out=out[:, k])
+        return out
 
     quads = corners(quad)
 
-    r, c = np.nonzero(tri)
+    r, c = _nonzero(tri)
     tri_all = corners(tri)
     tri_fg = np.stack([bl[r, c], br[r, c], tr[r, c], tl[r, c]], axis=1)
     tris = tri_all[tri_fg].reshape(-1, 3)
@@ -422,7 +461,7 @@ def _front_topology(fg: np.ndarray):
     above = np.zeros((rows, cols - 1), bool)
     above[1:] = present
     h = fg[:, :-1] & fg[:, 1:] & (below ^ above)
-    hr, hc = np.nonzero(h)
+    hr, hc = _nonzero(h)
     a = (hr * cols + hc).astype(np.int32)
     b = a + 1
     flip = below[hr, hc]  # the cell below walks it TR -> TL, i.e. right to left
@@ -433,7 +472,7 @@ def _front_topology(fg: np.ndarray):
     left = np.zeros((rows - 1, cols), bool)
     left[:, 1:] = present
     v = fg[:-1, :] & fg[1:, :] & (right ^ left)
-    vr, vc = np.nonzero(v)
+    vr, vc = _nonzero(v)
     a = (vr * cols + vc).astype(np.int32)
     b = a + cols
     down = right[vr, vc]  # the cell to the right walks it TL -> BL, i.e. downwards
@@ -509,27 +548,34 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
                          "Background: Flat Base, a higher resolution, or another photo.")
 
     # Compact the used grid vertices.
-    grid_index = np.flatnonzero(used).astype(np.int32)
+    every = bool(used.all())                             # e.g. a flat base: remap is identity
+    grid_index = (np.arange(rows * cols, dtype=np.int32) if every
+                  else np.flatnonzero(used).astype(np.int32))
     n_front = int(grid_index.size)
-    remap = np.full(rows * cols, -1, np.int32)
-    remap[grid_index] = np.arange(n_front, dtype=np.int32)
+    if every:
+        remap = grid_index
+    else:
+        remap = np.full(rows * cols, -1, np.int32)
+        remap[grid_index] = np.arange(n_front, dtype=np.int32)
 
     # Positions (in grid cells: row, col) and per-vertex UVs of the front.
     gr, gc = np.divmod(grid_index, cols)
-    rc = np.stack([gr, gc], axis=1).astype(np.float64)
     bnd = np.unique(boundary[:, 0])                      # flat grid indices, sorted
     if background == "CUT" and smooth_outline and bnd.size:
-        rc = contours.smooth_grid_outline(rc, coverage, remap, boundary, bnd, quads, tris, fg,
+        rc = contours.smooth_grid_outline(np.stack([gr, gc], axis=1).astype(np.float64),
+                                          coverage, remap, boundary, bnd, quads, tris, fg,
                                           MIN_RIM_EDGE)
+        gr, gc = rc[:, 0], rc[:, 1]
     size_x, size_y = images.extent(*depth.shape, long_side)
-    u = (rc[:, 1] / (cols - 1)).astype(np.float32)
-    v = (1.0 - rc[:, 0] / (rows - 1)).astype(np.float32)
+    vertex_uv = np.empty((n_front, 2), np.float32)
+    u, v = vertex_uv[:, 0], vertex_uv[:, 1]
+    u[...] = gc / (cols - 1)
+    v[...] = 1.0 - gr / (rows - 1)
     front_co = np.empty((n_front, 3), np.float32)
     front_co[:, 0] = (u - 0.5) * size_x
     front_co[:, 1] = (v - 0.5) * size_y
-    front_co[:, 2] = z.ravel()[grid_index]
-    vertex_uv = np.stack([u, v], axis=1)
-    quads_f, tris_f = remap[quads], remap[tris]
+    front_co[:, 2] = z.ravel() if every else z.ravel()[grid_index]
+    quads_f, tris_f = (quads, tris) if every else (remap[quads], remap[tris])
 
     # Polygons: front quads, front triangles, then back and rim.
     loop_parts = [quads_f.ravel(), tris_f.ravel()]
@@ -562,16 +608,23 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         size_parts.append(np.full(rim.shape[0], 4, np.int32))
         n_rim = rim.shape[0]
 
-    loop_vertex = np.concatenate(loop_parts).astype(np.int32, copy=False)
+    filled = [part for part in loop_parts if part.size]
+    loop_vertex = (filled[0] if len(filled) == 1 else np.concatenate(loop_parts)).astype(
+        np.int32, copy=False)
     poly_size = np.concatenate(size_parts)
-    poly_start = np.zeros_like(poly_size)
-    np.cumsum(poly_size[:-1], out=poly_start[1:])
+    # Each part's polygons have one size: their starts are a range, no running sum needed.
+    starts, first = [], 0
+    for part, sizes in zip(loop_parts, size_parts):
+        if sizes.size:
+            starts.append(np.arange(first, first + part.size, sizes[0], dtype=np.int32))
+        first += part.size
+    poly_start = np.concatenate(starts) if starts else np.zeros(0, np.int32)
     return ReliefMesh(
         co=np.ascontiguousarray(co, dtype=np.float32),
         loop_vertex=loop_vertex,
         poly_start=poly_start,
         poly_size=poly_size,
-        loop_uv=np.ascontiguousarray(vertex_uv[loop_vertex], dtype=np.float32),
+        loop_uv=_gather_pairs(vertex_uv, loop_vertex),
         grid_shape=(rows, cols),
         grid_index=grid_index,
         n_front=n_front,
@@ -580,3 +633,10 @@ def depth_to_relief(depth, *, resolution: int = DEFAULT_RESOLUTION,
         n_rim_polys=int(n_rim),
         back_index=back_index.astype(np.int32),
     )
+
+
+def _gather_pairs(pairs: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``pairs[index]`` for float32 (N, 2) ``pairs``, each pair moved as one 8-byte item: 5x
+    faster than indexing the rows, without the 64-bit copy of ``index`` np.take makes."""
+    pairs = np.ascontiguousarray(pairs, np.float32)
+    return pairs.view(np.int64)[:, 0][index].view(np.float32).reshape(-1, 2)

@@ -197,9 +197,14 @@ def _mask_provider(context, depth_provider):
 def _build_mesh(context, source, photo, rm):
     stem = source.stem
     mesh = meshes.from_relief(f"{stem} relief", rm)
-    smooth = np.zeros(rm.num_polygons, bool)
-    smooth[:rm.n_front_polys] = True      # the face smooth; back and rim stay crisp
-    mesh.polygons.foreach_set("use_smooth", smooth)
+    # The face smooth; back and rim stay crisp. A mesh without a "sharp_face" attribute is
+    # smooth all over: a relief without back and rim needs no per-face pass (30 ms at 1024²).
+    if rm.num_polygons > rm.n_front_polys:
+        smooth = np.zeros(rm.num_polygons, bool)
+        smooth[:rm.n_front_polys] = True
+        mesh.polygons.foreach_set("use_smooth", smooth)
+    elif "sharp_face" in mesh.attributes:
+        mesh.attributes.remove(mesh.attributes["sharp_face"])
     material, tree, bsdf, _output, _tex = nodes.photo_material(source, "relief", photo)
     nodes.unlink_alpha(material, tree, bsdf)
     obj = meshes.add_object(context, f"{stem} relief", mesh, material)

@@ -191,6 +191,24 @@ def test_solid_back_and_rim_get_a_plain_material(portrait):
     assert sum(m.name.startswith("astronaut relief base") for m in bpy.data.materials) == 1
 
 
+@pytest.mark.parametrize("solid", [False, True])
+def test_the_face_is_smooth_and_back_and_rim_crisp(portrait, solid):
+    bpy.ops.mapsmith.depth_relief(image=portrait.name, resolution=64, solid=solid,
+                                  background="BASE" if not solid else "CUT")
+    mesh = bpy.context.active_object.data
+    smooth = np.empty(len(mesh.polygons), bool)
+    mesh.polygons.foreach_get("use_smooth", smooth)
+    normals = np.empty(len(mesh.polygons) * 3, np.float32)
+    mesh.polygons.foreach_get("normal", normals)
+    z = normals.reshape(-1, 3)[:, 2]
+    assert smooth[z > 0.5].all()                          # the face: smooth shading
+    if solid:
+        assert not smooth[z < -0.99].any()                # the flat back: crisp
+        assert (~smooth).sum() > (z < -0.99).sum()        # ... and the rim walls too
+    else:
+        assert smooth.all()
+
+
 def _trimesh(obj):
     import trimesh
     mesh = obj.data
