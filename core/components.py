@@ -120,7 +120,7 @@ def keep_large(mask: np.ndarray, min_fraction: float, *, keep: np.ndarray | None
     size[0] = 0
     wanted = size >= min_fraction * size.max()
     if keep is not None:
-        wanted[np.unique(labels[np.asarray(keep, bool)])] = True
+        wanted |= _holding(labels, count, keep)
     wanted[0] = False
     return wanted[labels]
 
@@ -142,9 +142,14 @@ def fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
 
 def touching(mask: np.ndarray, seeds: np.ndarray, *, connectivity: int = 8) -> np.ndarray:
     """The components of ``mask`` that hold a pixel of ``seeds`` (bool (H, W)), as a mask."""
-    m = np.asarray(mask, bool)
-    labels, count = label(m, connectivity=connectivity)
+    labels, count = label(mask, connectivity=connectivity)
+    return _holding(labels, count, seeds)[labels]
+
+
+def _holding(labels: np.ndarray, count: int, seeds: np.ndarray) -> np.ndarray:
+    """Per label (bool (count + 1,)): whether its component holds a pixel of ``seeds``;
+    label 0 (outside the mask) never."""
     wanted = np.zeros(count + 1, bool)
-    wanted[np.unique(labels[m & np.asarray(seeds, bool)])] = True
+    wanted[np.unique(labels[np.asarray(seeds, bool)])] = True
     wanted[0] = False
-    return wanted[labels]
+    return wanted
