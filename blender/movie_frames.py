@@ -25,13 +25,11 @@ import shutil
 import tempfile
 from collections.abc import Generator
 
-import numpy as np
-
 import bpy
 
 from ..core.errors import InputError
 from . import batch, jobs
-from .sources import Source
+from .sources import name_stem
 
 SCENE_NAME = "Mapsmith Movie Frames"
 
@@ -76,7 +74,7 @@ def check_room(folder: str, size: tuple[int, int], frames: int, image_name: str)
 def batch_items(movie: bpy.types.Image, start: int = 0, end: int = 0) -> list[batch.Item]:
     """One batch item per frame of the movie ``movie``, frames ``start``..``end`` (0: the
     first / the last; a movie's frames count from 1), not read yet."""
-    stem = Source(movie.name, movie, np.zeros((1, 1, 4), np.uint8)).stem     # "clip"
+    stem = name_stem(movie.name)     # "clip"
     count = frame_count(movie) if all(movie.size) else 0
     return batch.movie_items(movie.name, stem, movie_file(movie), count, start, end)
 

@@ -32,12 +32,17 @@ class Source:
 
     @property
     def stem(self) -> str:
-        """The name without a file extension ("astronaut.png" -> "astronaut", "clip.mp4"
-        -> "clip")."""
-        stem, ext = os.path.splitext(self.name)
-        return stem if ext.lower() in {".png", ".jpg", ".jpeg", ".webp", ".exr", ".tif",
-                                       ".tiff", ".bmp", ".tga", ".hdr"} \
-            or ext.lower() in bpy.path.extensions_movie else self.name
+        """The name without its file extension (:func:`name_stem`)."""
+        return name_stem(self.name)
+
+
+def name_stem(name: str) -> str:
+    """A data-block name without a file extension ("astronaut.png" -> "astronaut",
+    "clip.mp4" -> "clip"); a name with no image or movie extension stays as it is."""
+    stem, ext = os.path.splitext(name)
+    return stem if ext.lower() in {".png", ".jpg", ".jpeg", ".webp", ".exr", ".tif", ".tiff",
+                                   ".bmp", ".tga", ".hdr"} \
+        or ext.lower() in bpy.path.extensions_movie else name
 
 
 def active_texture_node(obj) -> bpy.types.ShaderNodeTexImage | None:

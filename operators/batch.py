@@ -27,7 +27,7 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntPropert
 
 from .. import preferences, providers
 from ..blender import batch, meshes, movie_frames, nodes, pixels, printing
-from ..blender.sources import Source
+from ..blender.sources import Source, name_stem
 from ..core import relief_mesh, texture_maps
 from ..core.errors import Cancelled, CancelToken, InputError
 from ..providers import cache
@@ -210,7 +210,7 @@ class MAPSMITH_OT_batch_maps(JobOperator, bpy.types.Operator):
 
     @staticmethod
     def _image_item(image) -> batch.Item:
-        stem = Source(image.name, image, np.zeros((1, 1, 4), np.uint8)).stem
+        stem = name_stem(image.name)
         path = bpy.path.abspath(image.filepath, library=image.library) if image.filepath else ""
         if image.source not in {"FILE", "GENERATED"}:
             return batch.Item(image.name, stem, error=f'"{image.name}" is a '
