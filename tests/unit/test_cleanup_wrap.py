@@ -4,13 +4,7 @@ import numpy as np
 from skimage import data
 
 from mapsmith.core import cleanup_region, cleanup_wrap
-
-
-def mask_with(shape, boxes):
-    buf = np.zeros(shape + (4,), np.float32)
-    for x0, y0, x1, y1 in boxes:
-        buf[y0:y1, x0:x1, :3] = 1.0
-    return buf
+from mapsmith.tests.unit.test_cleanup_clusters import marks_buffer
 
 
 def test_circular_span():
@@ -24,7 +18,7 @@ def test_circular_span():
 
 def test_mark_cut_by_the_edge_is_centred():
     # One defect painted across the left/right edge (and the bottom/top one).
-    buf = mask_with((200, 300), [(0, 0, 4, 6), (294, 0, 300, 6), (0, 195, 4, 200),
+    buf = marks_buffer((200, 300), [(0, 0, 4, 6), (294, 0, 300, 6), (0, 195, 4, 200),
                                  (294, 195, 300, 200)])
     marked, shift = cleanup_wrap.find_marks_wrapped(buf)
     x0, y0, x1, y1 = marked.box
@@ -41,7 +35,7 @@ def test_mark_cut_by_the_edge_is_centred():
 def test_gather_and_scatter_wrap_and_touch_nothing_else():
     tex = np.dstack([data.brick()[:200, :300].astype(np.float32) / 255] * 3 + [np.ones((200, 300),
                                                                                  np.float32)])
-    buf = mask_with((200, 300), [(296, 50, 300, 60), (0, 50, 3, 60)])
+    buf = marks_buffer((200, 300), [(296, 50, 300, 60), (0, 50, 3, 60)])
     marked, shift = cleanup_wrap.find_marks_wrapped(buf)
     plan = cleanup_region.plan_region(marked, 1)
     region = cleanup_wrap.gather(tex, plan.box, shift)
