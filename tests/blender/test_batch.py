@@ -214,6 +214,20 @@ def test_a_sequence_comes_back_as_animated_maps(blank, tmp_path):
     assert not np.array_equal(first, cv2.imread(str(out / "shot_0003_mask.png"),
                                                 cv2.IMREAD_UNCHANGED))
 
+    # Saved and reopened, the material still shows the maps, frame by frame.
+    blend = str(tmp_path / "animated.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    tree = bpy.data.objects["shot_0001"].active_material.node_tree
+    for name in ("Mapsmith Normals", "Mapsmith Mask", "Mapsmith Depth"):
+        node = tree.nodes[name]
+        assert node.image.source == "SEQUENCE" and node.image.colorspace_settings.is_data
+        user = node.image_user
+        assert user.frame_duration == 4 and user.use_auto_refresh
+        user.frame_current = 3
+        shown = node.image.filepath_from_user(image_user=user)
+        assert os.path.basename(shown).startswith("shot_0003_") and os.path.isfile(shown)
+
 
 def test_a_sequence_with_a_missing_frame_and_a_range(blank, tmp_path):
     seq = _sequence(tmp_path / "shot", frames=5, skip=(3,))
